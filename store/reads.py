@@ -1,0 +1,355 @@
+"""Every question the pipeline, the brief and the console ask of the store."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from mediawatch.records import ArticleForAnalysis
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# -- for the pipeline ------------------------------------------------------------------------
+
+
+def articles_for_analysis(
+    con: duckdb.DuckDBPyConnection, since: datetime | None = None
+) -> list[ArticleForAnalysis]:
+    rows = con.execute(
+        "SELECT article_id, outlet_id, title, text, published_at, language, content_hash,"
+        " duplicate_of FROM articles"
+        " WHERE ? IS NULL OR published_at IS NULL OR published_at >= ?"
+        " ORDER BY published_at NULLS LAST, article_id",
+        [since, since],
+    ).fetchall()
+    return [ArticleForAnalysis(*row) for row in rows]
+
+
+def articles_for_dedup(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(article_id, outlet_id, title, text, published_at, content_hash), oldest first."""
+    return con.execute(
+        "SELECT article_id, outlet_id, title, text, published_at, content_hash FROM articles"
+        " ORDER BY published_at NULLS LAST, article_id"
+    ).fetchall()
+
+
+def cached_embeddings(
+    con: duckdb.DuckDBPyConnection, model_id: str, hashes: list[str]
+) -> dict[str, np.ndarray]:
+    if not hashes:
+        return {}
+    rows = con.execute(
+        "SELECT content_hash, vector FROM embeddings"
+        " WHERE model_id = ? AND list_contains(?, content_hash)",
+        [model_id, hashes],
+    ).fetchall()
+    return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
+
+
+def memberships(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT article_id, narrative_id FROM narrative_members").fetchall())
+
+
+def narrative_centroids(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    rows = con.execute("SELECT narrative_id, centroid FROM narratives").fetchall()
+    return {n: np.asarray(c, dtype=np.float32) for n, c in rows}
+
+
+def rebuttal_count(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT count(*) FROM rebuttals").fetchone()[0])
+
+
+def outlets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    return _dicts(con.execute("SELECT * FROM sources ORDER BY outlet_id"))
+
+
+# -- for the brief ---------------------------------------------------------------------------
+
+
+def week_overview(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> dict:
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE duplicate_of IS NULL), count(*) FILTER"
+        " (WHERE duplicate_of IS NOT NULL), count(DISTINCT outlet_id), count(DISTINCT language)"
+        " FROM articles WHERE published_at >= ? AND published_at < ?",
+        [start, end],
+    ).fetchone()
+    return {"articles": row[0], "copies": row[1], "outlets": row[2], "languages": row[3]}
+
+
+def share_by(con: duckdb.DuckDBPyConnection, column: str, start: datetime, end: datetime) -> list:
+    """Articles per language, country or scope in a period (column is one of those three)."""
+    expression = {"language": "a.language", "country": "s.country", "scope": "s.scope"}[column]
+    return con.execute(
+        f"SELECT coalesce({expression}, '?') AS key, count(*) AS n FROM articles a"
+        " LEFT JOIN sources s USING (outlet_id)"
+        " WHERE a.duplicate_of IS NULL AND a.published_at >= ? AND a.published_at < ?"
+        " GROUP BY key ORDER BY n DESC, key",
+        [start, end],
+    ).fetchall()
+
+
+def narrative_activity(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, previous_start: datetime
+) -> list[dict[str, Any]]:
+    """Per narrative: this period's and the previous period's volume and reach."""
+    return _dicts(
+        con.execute(
+            """
+        WITH m AS (
+            SELECT n.narrative_id, a.article_id, a.outlet_id, a.language, a.published_at,
+                   a.duplicate_of, s.country, s.scope
+            FROM narratives n
+            JOIN narrative_members nm USING (narrative_id)
+            JOIN articles a USING (article_id)
+            LEFT JOIN sources s USING (outlet_id)
+        )
+        SELECT n.narrative_id, n.label, n.keywords, n.first_seen_at, n.last_seen_at,
+               n.article_count AS total_articles, n.origin_article_id,
+               o.title AS origin_title, o.url AS origin_url, os.name AS origin_outlet,
+               count(*) FILTER (WHERE m.published_at >= $start AND m.published_at < $end)
+                   AS articles,
+               count(*) FILTER (WHERE m.published_at >= $prev AND m.published_at < $start)
+                   AS previous_articles,
+               count(DISTINCT m.outlet_id) FILTER
+                   (WHERE m.published_at >= $start AND m.published_at < $end) AS outlets,
+               list(DISTINCT m.language ORDER BY m.language) FILTER
+                   (WHERE m.published_at >= $start AND m.published_at < $end) AS languages,
+               list(DISTINCT m.country ORDER BY m.country) FILTER
+                   (WHERE m.published_at >= $start AND m.published_at < $end) AS countries,
+               count(*) FILTER (WHERE m.scope = 'foreign' AND m.published_at >= $start
+                   AND m.published_at < $end) AS foreign_articles
+        FROM narratives n
+        JOIN m USING (narrative_id)
+        JOIN articles o ON o.article_id = n.origin_article_id
+        LEFT JOIN sources os ON os.outlet_id = o.outlet_id
+        GROUP BY ALL
+        ORDER BY articles DESC, total_articles DESC, n.narrative_id
+        """,
+            {"start": start, "end": end, "prev": previous_start},
+        )
+    )
+
+
+def narrative_headlines(
+    con: duckdb.DuckDBPyConnection,
+    narrative_ids: list[str],
+    start: datetime,
+    end: datetime,
+    per_narrative: int = 3,
+) -> dict[str, list[dict[str, Any]]]:
+    """The articles closest to each narrative's centre in a period, one per outlet."""
+    rows = _dicts(
+        con.execute(
+            """
+        SELECT narrative_id, article_id, title, url, outlet_name, language, published_at
+        FROM (
+            SELECT nm.narrative_id, a.article_id, a.title, a.url, s.name AS outlet_name,
+                   a.language, a.published_at,
+                   row_number() OVER (PARTITION BY nm.narrative_id, a.outlet_id
+                                      ORDER BY nm.similarity DESC, a.article_id) AS per_outlet
+            FROM narrative_members nm
+            JOIN articles a USING (article_id)
+            LEFT JOIN sources s USING (outlet_id)
+            WHERE list_contains(?, nm.narrative_id) AND a.duplicate_of IS NULL
+              AND a.published_at >= ? AND a.published_at < ?
+        ) WHERE per_outlet = 1
+        ORDER BY narrative_id, published_at, article_id
+        """,
+            [narrative_ids, start, end],
+        )
+    )
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["narrative_id"], [])
+        if len(grouped[row["narrative_id"]]) < per_narrative:
+            grouped[row["narrative_id"]].append(row)
+    return grouped
+
+
+def narrative_weekly_volume(
+    con: duckdb.DuckDBPyConnection, narrative_ids: list[str], since: datetime, timezone: str
+) -> list[tuple[str, str, int]]:
+    """(narrative_id, ISO week, articles) for weeks since a date, in the office's time zone."""
+    return con.execute(
+        "SELECT nm.narrative_id, strftime(timezone(?, a.published_at), '%G-W%V') AS week,"
+        " count(*) FROM narrative_members nm JOIN articles a USING (article_id)"
+        " WHERE list_contains(?, nm.narrative_id) AND a.published_at >= ?"
+        " GROUP BY ALL ORDER BY ALL",
+        [timezone, narrative_ids, since],
+    ).fetchall()
+
+
+def matches_with_entries(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    rows = _dicts(
+        con.execute(
+            """
+        SELECT m.narrative_id, m.entry_id, m.entry_version, m.score, m.rank,
+               m.above_threshold, r.type, r.status, r.title, r.evidence, r.expires_at,
+               r.response, r.claims, m.run_id
+        FROM matches m JOIN rebuttals r USING (entry_id)
+        ORDER BY m.narrative_id, m.rank
+        """
+        )
+    )
+    for row in rows:
+        row["evidence"] = json.loads(row["evidence"] or "[]")
+    return rows
+
+
+def outlet_health(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[dict]:
+    """Per outlet: requests and failures in a period, last success, articles published."""
+    return _dicts(
+        con.execute(
+            """
+        SELECT s.outlet_id, s.name, s.country, s.scope,
+               count(f.url) AS requests,
+               count(f.url) FILTER (WHERE f.error_class IS NOT NULL) AS failures,
+               max(f.fetched_at) FILTER (WHERE f.error_class IS NULL) AS last_success,
+               list(DISTINCT f.error_class ORDER BY f.error_class)
+                   FILTER (WHERE f.error_class IS NOT NULL) AS errors,
+               (SELECT count(*) FROM articles a WHERE a.outlet_id = s.outlet_id
+                  AND a.published_at >= $start AND a.published_at < $end) AS articles
+        FROM sources s
+        LEFT JOIN fetch_log f ON f.outlet_id = s.outlet_id
+            AND f.run_id = (SELECT run_id FROM runs WHERE status = 'completed' OR status = 'running'
+                            ORDER BY started_at DESC LIMIT 1)
+        GROUP BY ALL
+        ORDER BY s.outlet_id
+        """,
+            {"start": start, "end": end},
+        )
+    )
+
+
+def runs_behind(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[str]:
+    """Run ids whose rows a brief of this period reads."""
+    rows = con.execute(
+        """
+        SELECT DISTINCT run_id FROM (
+            SELECT run_id FROM articles WHERE published_at >= $start AND published_at < $end
+            UNION ALL SELECT run_id FROM narratives
+            UNION ALL SELECT run_id FROM narrative_members
+            UNION ALL SELECT run_id FROM matches
+            UNION ALL SELECT run_id FROM rebuttals
+        ) ORDER BY run_id
+        """,
+        {"start": start, "end": end},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def latest_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    rows = _dicts(con.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT 1"))
+    return rows[0] if rows else None
+
+
+# -- for the console -------------------------------------------------------------------------
+
+
+def narrative_list(
+    con: duckdb.DuckDBPyConnection,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    language: str | None = None,
+    country: str | None = None,
+    scope: str | None = None,
+    outlet: str | None = None,
+) -> list[dict[str, Any]]:
+    """Narratives with volume and reach over the filtered articles."""
+    return _dicts(
+        con.execute(
+            """
+        SELECT n.narrative_id, n.label, n.keywords, n.first_seen_at, n.last_seen_at,
+               count(*) AS articles,
+               count(DISTINCT a.outlet_id) AS outlets,
+               list(DISTINCT a.language ORDER BY a.language) AS languages,
+               list(DISTINCT s.country ORDER BY s.country) AS countries,
+               (SELECT list(m.entry_id ORDER BY m.rank) FROM matches m
+                 WHERE m.narrative_id = n.narrative_id AND m.above_threshold) AS matched_entries
+        FROM narratives n
+        JOIN narrative_members nm USING (narrative_id)
+        JOIN articles a USING (article_id)
+        LEFT JOIN sources s ON s.outlet_id = a.outlet_id
+        WHERE ($since IS NULL OR a.published_at >= $since)
+          AND ($until IS NULL OR a.published_at < $until)
+          AND ($language IS NULL OR a.language = $language)
+          AND ($country IS NULL OR s.country = $country)
+          AND ($scope IS NULL OR s.scope = $scope)
+          AND ($outlet IS NULL OR a.outlet_id = $outlet)
+        GROUP BY ALL
+        ORDER BY articles DESC, n.narrative_id
+        """,
+            {
+                "since": since,
+                "until": until,
+                "language": language,
+                "country": country,
+                "scope": scope,
+                "outlet": outlet,
+            },
+        )
+    )
+
+
+def narrative_detail(con: duckdb.DuckDBPyConnection, narrative_id: str) -> dict[str, Any] | None:
+    found = _dicts(
+        con.execute(
+            "SELECT narrative_id, label, keywords, first_seen_at, last_seen_at, article_count,"
+            " origin_article_id, representative_article_id, created_run_id, run_id"
+            " FROM narratives WHERE narrative_id = ?",
+            [narrative_id],
+        )
+    )
+    if not found:
+        return None
+    detail = found[0]
+    detail["articles"] = _dicts(
+        con.execute(
+            "SELECT a.article_id, a.title, a.url, a.published_at, a.language, a.outlet_id,"
+            " s.name AS outlet_name, s.country, s.scope, a.duplicate_of, nm.similarity"
+            " FROM narrative_members nm JOIN articles a USING (article_id)"
+            " LEFT JOIN sources s USING (outlet_id)"
+            " WHERE nm.narrative_id = ? ORDER BY a.published_at, a.article_id",
+            [narrative_id],
+        )
+    )
+    detail["matches"] = [m for m in matches_with_entries(con) if m["narrative_id"] == narrative_id]
+    return detail
+
+
+def search_articles_by_vector(
+    con: duckdb.DuckDBPyConnection, model_id: str, vector: np.ndarray, limit: int = 10
+) -> list[dict[str, Any]]:
+    return _dicts(
+        con.execute(
+            "SELECT a.article_id, a.title, a.url, a.published_at, a.language, a.outlet_id,"
+            " nm.narrative_id, list_cosine_similarity(e.vector, ?::FLOAT[]) AS score"
+            " FROM articles a JOIN embeddings e ON e.content_hash = a.content_hash"
+            " AND e.model_id = ? LEFT JOIN narrative_members nm USING (article_id)"
+            " WHERE a.duplicate_of IS NULL ORDER BY score DESC, a.article_id LIMIT ?",
+            [vector.astype(np.float32).tolist(), model_id, limit],
+        )
+    )
+
+
+def narrative_model_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute("SELECT any_value(model_id) FROM narratives").fetchone()
+    return row[0] if row else None
+
+
+def library_for_matching(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Entries the matcher scores: everything but retired ones (drafts are shown as drafts)."""
+    return _dicts(
+        con.execute(
+            "SELECT entry_id, version, title, claims, type, status, expires_at FROM rebuttals"
+            " WHERE status <> 'retired' ORDER BY entry_id"
+        )
+    )
