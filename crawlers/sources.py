@@ -4,7 +4,7 @@
 the file, the line and the problem for every mistake found (not just the first), so an
 analyst can fix a registry in one pass:
 
-    crawlers/sources.yaml:14: outlet 'vwire': scope: Input should be 'domestic' or 'foreign' (got 'abroad')
+    sources.yaml:14: outlet 'vwire': scope: Input should be 'domestic' or 'foreign' (got 'x')
 
 Line numbers come from the YAML node tree (PyYAML marks), matched to pydantic's error
 locations; a location that has no node of its own (a missing field) points at its parent.
@@ -16,11 +16,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from mediawatch.records import Outlet
 
@@ -59,6 +67,31 @@ class RateLimit(BaseModel):
     requests_per_second: float = Field(1.0, gt=0, le=100)
 
 
+def _check_language(value: Any) -> Any:
+    value = _reject_yaml_bool(value)
+    if isinstance(value, str):
+        value = _normalise_language(value)
+        if not _LANGUAGE_RE.match(value):
+            raise ValueError(f"not a language code (BCP 47, e.g. 'vi', 'en'): {value!r}")
+    return value
+
+
+def _check_host(value: str) -> str:
+    host = value.strip().lower().rstrip(".")
+    if not _HOST_RE.match(host):
+        raise ValueError(
+            f"allowed_domains takes host names, without scheme, port or path (got {value!r})"
+        )
+    return host
+
+
+# Per-item validators (not list validators) so that an error's location, and so its line,
+# is the bad item itself.
+HttpURL = Annotated[str, AfterValidator(_check_url)]
+LanguageCode = Annotated[str, BeforeValidator(_check_language)]
+HostName = Annotated[str, AfterValidator(_check_host)]
+
+
 class OutletSpec(BaseModel):
     """One outlet exactly as written in the registry (field names are the YAML keys)."""
 
@@ -67,16 +100,16 @@ class OutletSpec(BaseModel):
 
     id: str
     name: str = Field(min_length=1)
-    homepage: str
+    homepage: HttpURL
     country: str
-    languages: list[str] = Field(min_length=1)
+    languages: list[LanguageCode] = Field(min_length=1)
     scope: Literal["domestic", "foreign"]
     type: str = Field(min_length=1)  # state | public | private | wire | blog | ... (open set)
     tags: list[str] = []
-    feeds: list[str] = []
-    sections: list[str] = []
-    sitemaps: list[str] = []
-    allowed_domains: list[str] = []
+    feeds: list[HttpURL] = []
+    sections: list[HttpURL] = []
+    sitemaps: list[HttpURL] = []
+    allowed_domains: list[HostName] = []
     rate_limit: RateLimit = RateLimit()
     enabled: bool = True
 
@@ -100,48 +133,10 @@ class OutletSpec(BaseModel):
                 raise ValueError(f"country must be an ISO 3166 two-letter code (got {value!r})")
         return value
 
-    @field_validator("languages", mode="before")
-    @classmethod
-    def _language_codes(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value
-        codes = []
-        for item in value:
-            item = _reject_yaml_bool(item)
-            if isinstance(item, str):
-                item = _normalise_language(item)
-                if not _LANGUAGE_RE.match(item):
-                    raise ValueError(f"not a language code (BCP 47, e.g. 'vi', 'en'): {item!r}")
-            codes.append(item)
-        return codes
-
     @field_validator("type")
     @classmethod
     def _lower_type(cls, value: str) -> str:
         return value.lower()
-
-    @field_validator("homepage")
-    @classmethod
-    def _homepage_url(cls, value: str) -> str:
-        return _check_url(value)
-
-    @field_validator("feeds", "sections", "sitemaps")
-    @classmethod
-    def _url_list(cls, value: list[str]) -> list[str]:
-        return [_check_url(item) for item in value]
-
-    @field_validator("allowed_domains")
-    @classmethod
-    def _host_names(cls, value: list[str]) -> list[str]:
-        hosts = []
-        for item in value:
-            host = item.strip().lower().rstrip(".")
-            if not _HOST_RE.match(host):
-                raise ValueError(
-                    f"allowed_domains takes host names, without scheme, port or path (got {item!r})"
-                )
-            hosts.append(host)
-        return hosts
 
 
 class Registry(BaseModel):
@@ -192,19 +187,21 @@ def parse_sources(text: str, file_name: str = "<sources>") -> list[Outlet]:
     data, lines, problems = _parse_yaml(text, file_name)
     if problems:
         raise SourcesError(problems)
+    # duplicate ids are checked on the raw data so they are reported with field errors
+    problems = _duplicate_ids(data, lines, file_name)
     try:
         registry = Registry.model_validate(data)
     except ValidationError as exc:
-        raise SourcesError(_validation_problems(exc, data, lines, file_name)) from None
-    problems = _cross_checks(registry, lines, file_name)
+        problems += _validation_problems(exc, data, lines, file_name)
+    else:
+        for index, spec in enumerate(registry.outlets):
+            problems += _offsite_urls(spec, index, lines, file_name)
     if problems:
-        raise SourcesError(problems)
+        raise SourcesError(sorted(problems, key=lambda problem: problem.line or 0))
     return [_to_outlet(spec) for spec in registry.outlets]
 
 
-def _parse_yaml(
-    text: str, file_name: str
-) -> tuple[Any, dict[Loc, int], list[SourceProblem]]:
+def _parse_yaml(text: str, file_name: str) -> tuple[Any, dict[Loc, int], list[SourceProblem]]:
     """The document, a map from each location to its 1-based line, and YAML-level problems."""
     try:
         loader = yaml.SafeLoader(text)
@@ -322,23 +319,24 @@ def _known_fields(loc: Loc) -> list[str]:
     return list(OutletSpec.model_fields)
 
 
-def _cross_checks(registry: Registry, lines: dict[Loc, int], file_name: str) -> list[SourceProblem]:
-    """What one field cannot check alone: unique ids, crawled URLs inside allowed domains."""
-    problems: list[SourceProblem] = []
+def _duplicate_ids(data: Any, lines: dict[Loc, int], file_name: str) -> list[SourceProblem]:
+    outlets = data.get("outlets") if isinstance(data, dict) else None
+    if not isinstance(outlets, list):
+        return []
+    problems = []
     first_line: dict[str, int | None] = {}
-    for index, spec in enumerate(registry.outlets):
-        if spec.id in first_line:
-            line = _line_for(("outlets", index, "id"), lines)
-            problems.append(
-                SourceProblem(
-                    file_name,
-                    line,
-                    f"duplicate outlet id {spec.id!r} (first used on line {first_line[spec.id]})",
-                )
+    for index, outlet in enumerate(outlets):
+        outlet_id = outlet.get("id") if isinstance(outlet, dict) else None
+        if not isinstance(outlet_id, str):
+            continue
+        line = _line_for(("outlets", index, "id"), lines)
+        if outlet_id in first_line:
+            message = (
+                f"duplicate outlet id {outlet_id!r} (first used on line {first_line[outlet_id]})"
             )
+            problems.append(SourceProblem(file_name, line, message))
         else:
-            first_line[spec.id] = _line_for(("outlets", index, "id"), lines)
-        problems.extend(_offsite_urls(spec, index, lines, file_name))
+            first_line[outlet_id] = line
     return problems
 
 
@@ -354,7 +352,9 @@ def _offsite_urls(
     for field, item, url in crawled:
         host = urlsplit(url).hostname or ""
         if not host_allowed(host, allowed):
-            loc: Loc = ("outlets", index, field) if item is None else ("outlets", index, field, item)
+            loc: Loc = (
+                ("outlets", index, field) if item is None else ("outlets", index, field, item)
+            )
             problems.append(
                 SourceProblem(
                     file_name,

@@ -452,27 +452,18 @@ def _double_array(trie: dict) -> list[int]:
 
     Each node's unit holds its label (low 8 bits), a has-leaf flag (bit 8) and the XOR offset
     from its own position to its children's base; the child labelled c sits at base ^ c and
-    the leaf value (bit 31 set) at base ^ 0. Bases are unique, chosen first-fit.
+    the leaf value (bit 31 set) at base ^ 0. Bases are unique and chosen first-fit.
     """
     units: dict[int, int] = {}
-    used = {0}  # the root's unit
-    bases: set[int] = set()
-    lowest_free = 1
+    used = np.zeros(1 << 12, dtype=bool)
+    is_base = np.zeros(1 << 12, dtype=bool)
+    used[0] = is_base[0] = True  # position 0 is the root's own unit
     queue: list[tuple[dict, int]] = [(trie, 0)]
     while queue:
         node, pos = queue.pop()
         labels = sorted(k for k in node if k is not None)
         slots = ([0] if None in node else []) + labels
-        while lowest_free in used:
-            lowest_free += 1
-        candidate = lowest_free
-        while True:
-            base = candidate ^ slots[0]
-            if base not in bases and all((base ^ s) not in used for s in slots):
-                break
-            candidate += 1
-        bases.add(base)
-        used.update(base ^ s for s in slots)
+        used, is_base, base = _first_free_base(used, is_base, slots)
         offset = pos ^ base
         if offset >= 1 << 21:  # would need darts' extended offset encoding; never this big
             raise ValueError("normalisation table too large for a simple double array")
@@ -483,6 +474,33 @@ def _double_array(trie: dict) -> list[int]:
             units[base ^ label] = label
             queue.append((node[label], base ^ label))
     return [units.get(i, 0) for i in range(max(units) + 1)]
+
+
+def _first_free_base(
+    used: np.ndarray, is_base: np.ndarray, slots: list[int]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Smallest unused base whose slots (base ^ s) are all free; marks them used.
+
+    Scans 1,024 candidates at a time from the 256-aligned block of the first free position;
+    since every slot is below 256, base ^ s never leaves the candidate's own block.
+    """
+    window = 1024
+    start = int(np.argmin(used)) & ~0xFF
+    while True:
+        if start + window > len(used):
+            used = np.concatenate([used, np.zeros(len(used), dtype=bool)])
+            is_base = np.concatenate([is_base, np.zeros(len(is_base), dtype=bool)])
+        candidates = np.arange(start, start + window)
+        fits = ~is_base[candidates]
+        for slot in slots:
+            fits &= ~used[candidates ^ slot]
+        hits = np.flatnonzero(fits)
+        if hits.size:
+            base = int(candidates[hits[0]])
+            is_base[base] = True
+            used[[base ^ slot for slot in slots]] = True
+            return used, is_base, base
+        start += window
 
 
 def _write_tokenizer(e5: E5File, out_dir: Path) -> None:
