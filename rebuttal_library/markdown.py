@@ -10,7 +10,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -81,9 +80,7 @@ def parse_entry_text(text: str) -> EntryFile:
             FileIssue(1, "missing front matter: the file must start with a '---' line")
         )
         return result
-    closing = next(
-        (i for i in range(1, len(lines)) if lines[i].rstrip() in (FENCE, "...")), None
-    )
+    closing = next((i for i in range(1, len(lines)) if lines[i].rstrip() in (FENCE, "...")), None)
     if closing is None:
         result.issues.append(FileIssue(1, "front matter is not closed by a '---' line"))
         return result

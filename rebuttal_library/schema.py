@@ -112,9 +112,7 @@ def _iso_date(value: Any) -> Any:
 def _http_url(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise PydanticCustomError(
-            "bad_url", "not an http(s) URL: {value!r}", {"value": value}
-        )
+        raise PydanticCustomError("bad_url", "not an http(s) URL: {value!r}", {"value": value})
     return value
 
 

@@ -158,9 +158,7 @@ def _scan(entries_dir: Path, today: date) -> _Scan:
     _check_duplicate_claims(checked)
 
     problems = [
-        problem
-        for item in checked
-        for problem in sorted(item.problems, key=lambda p: p.line or 0)
+        problem for item in checked for problem in sorted(item.problems, key=lambda p: p.line or 0)
     ]
     entries = [
         item.entry
@@ -430,8 +428,7 @@ def _check_duplicate_claims(checked: list[_Checked]) -> None:
                 other_id, other_path, other_line = first_seen[key]
                 item.add(
                     line,
-                    f"claim {claim!r} duplicates a claim of {other_id} "
-                    f"({other_path}:{other_line})",
+                    f"claim {claim!r} duplicates a claim of {other_id} ({other_path}:{other_line})",
                 )
             else:
                 first_seen.setdefault(key, (entry.id, item.shown, line))

