@@ -22,11 +22,9 @@ robots.txt.
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +36,8 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import httpx
 
-from crawlers import errors
+from crawlers import encoding, errors
+from crawlers.encoding import http_charset
 from crawlers.httpfetch import HttpResult, fetch, make_client
 from mediawatch.records import FeedItem, FetchRecord, Outlet
 
@@ -47,13 +46,6 @@ log = logging.getLogger(__name__)
 _XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._:-]+)[\"']", re.I)
 _XML_DECL_ANY_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 _WHITESPACE_RE = re.compile(r"\s+")
-_BOMS = (
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-)
 _JSON_FEED_PREFIX = "https://jsonfeed.org/version/"
 
 
@@ -184,9 +176,6 @@ def parse_feed(
 # --------------------------------------------------------------------------- fetching
 
 
-_pace_lock = threading.Lock()
-
-
 def _fetch_outlet_feeds(
     outlet: Outlet, *, timeout_s: float, max_bytes: int, user_agent: str, client: httpx.Client
 ) -> tuple[list[FeedItem], list[FetchRecord]]:
@@ -239,7 +228,9 @@ def _feed_record(
         return _record(outlet, response, parsed.error_class, parsed.error_message)
     warning = "; ".join(parsed.warnings) or None
     if warning:
-        log.warning("feed %s: read %d items with warnings: %s", feed_url, len(parsed.items), warning)
+        log.warning(
+            "feed %s: read %d items with warnings: %s", feed_url, len(parsed.items), warning
+        )
     return _record(outlet, response, None, warning)
 
 
@@ -356,71 +347,18 @@ def _struct_to_utc(value: time.struct_time | None) -> datetime | None:
 def decode_xml(body: bytes, content_type: str = "") -> tuple[bytes, str | None]:
     """The document re-encoded as UTF-8 (declaration rewritten), and a warning if it lied.
 
-    Order: a byte-order mark; then valid UTF-8 (non-ASCII bytes that happen to be valid
-    UTF-8 are almost never another encoding); then the XML declaration, then the HTTP
-    charset, each only if it decodes cleanly; then a statistical guess.
+    The XML declaration is trusted before the HTTP charset: it was written by the software
+    that wrote the bytes, while a server's charset is often a default for all files.
     """
-    declared_http = _http_charset(content_type)
     match = _XML_DECL_RE.match(body)
-    declared_xml = match.group(1).decode("ascii").lower() if match else None
-    text, used = _decode_bytes(body, [declared_xml, declared_http])
-    warning = None
-    declared = [name for name in (declared_http, declared_xml) if name]
-    if body and not body.isascii() and any(not _same_codec(name, used) for name in declared):
-        warning = f"declared charset {', '.join(declared)}, decoded as {used}"
-    elif not declared and not body.isascii() and used != "utf-8":
-        warning = f"no charset declared, guessed {used}"
+    declared = [
+        match.group(1).decode("ascii").lower() if match else None,
+        http_charset(content_type),
+    ]
+    text, used = encoding.decode(body, declared)
+    warning = encoding.lie_warning(body, declared, used)
     text = _XML_DECL_ANY_RE.sub("", text, count=1).lstrip("\ufeff")
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + text).encode("utf-8"), warning
-
-
-def _decode_bytes(body: bytes, declared: list[str | None]) -> tuple[str, str]:
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(name, errors="replace"), name
-    try:
-        return body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    for name in declared:
-        if name and _codec(name):
-            try:
-                return body.decode(name), _codec(name) or name
-            except UnicodeDecodeError:
-                continue
-    guess = _guess_encoding(body)
-    return body.decode(guess, errors="replace"), guess
-
-
-def _guess_encoding(body: bytes) -> str:
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # pragma: no cover - installed with httpx/requests
-        return "windows-1252"
-    best = from_bytes(body).best()
-    return _codec(best.encoding) or "windows-1252" if best else "windows-1252"
-
-
-def _codec(name: str) -> str | None:
-    """Python's canonical name for an encoding label, or None if Python does not know it."""
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
-def _same_codec(label: str, used: str) -> bool:
-    canonical = _codec(label)
-    # a UTF-8 body labelled us-ascii is only a lie if it holds non-ASCII, checked by caller
-    return canonical == _codec(used)
-
-
-def _http_charset(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return value.strip().strip("\"'").lower()
-    return None
 
 
 # --------------------------------------------------------------------------- JSON Feed

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import yaml
@@ -220,9 +219,15 @@ _FIELD_ORDER = (
 )
 
 
+class _IndentedDumper(yaml.SafeDumper):
+    """Indent list items under their key, as the library's hand-written files do."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
+
+
 def _yaml_value(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
+    # dates stay `date` objects: the dumper writes them bare (2026-11-13), not quoted
     if isinstance(value, list):
         return [_yaml_value(item) for item in value]
     if isinstance(value, dict):
@@ -234,8 +239,13 @@ def entry_to_markdown(entry: RebuttalEntry) -> str:
     """The file text for an entry: front matter in a fixed field order, then the response."""
     data = entry.model_dump(exclude={"path", "version", "response"})
     front = {key: _yaml_value(data[key]) for key in _FIELD_ORDER if data.get(key) not in (None, [])}
-    yaml_text = yaml.safe_dump(
-        front, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100
+    yaml_text = yaml.dump(
+        front,
+        Dumper=_IndentedDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=1_000_000,  # never fold a claim over two lines: analysts edit these by hand
     )
     body = entry.response_markdown()
     return f"{FENCE}\n{yaml_text}{FENCE}\n\n{body}\n" if body else f"{FENCE}\n{yaml_text}{FENCE}\n"
@@ -246,7 +256,11 @@ def slugify(text: str, max_length: int = 48) -> str:
     folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
     ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    return slug[:max_length].rstrip("-") or "entry"
+    if len(slug) > max_length:
+        # cut at a word boundary, so the name does not end in half a word
+        cut = slug[: max_length + 1]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut[:max_length]
+    return slug or "entry"
 
 
 def entry_file_name(entry: RebuttalEntry) -> str:

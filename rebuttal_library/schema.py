@@ -102,17 +102,17 @@ def _iso_date(value: Any) -> Any:
             return date.fromisoformat(value.strip())
         except ValueError as exc:
             raise PydanticCustomError(
-                "bad_date", "bad date {value!r}: {reason}", {"value": value, "reason": str(exc)}
+                "bad_date", "bad date {value}: {reason}", {"value": repr(value), "reason": str(exc)}
             ) from exc
     raise PydanticCustomError(
-        "bad_date", "bad date {value!r} (expected YYYY-MM-DD)", {"value": value}
+        "bad_date", "bad date {value} (expected YYYY-MM-DD)", {"value": repr(value)}
     )
 
 
 def _http_url(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise PydanticCustomError("bad_url", "not an http(s) URL: {value!r}", {"value": value})
+        raise PydanticCustomError("bad_url", "not an http(s) URL: {value}", {"value": repr(value)})
     return value
 
 
@@ -166,8 +166,8 @@ class RebuttalEntry(BaseModel):
         if not _ID_RE.match(value):
             raise PydanticCustomError(
                 "bad_id",
-                "id {value!r} must be letters, digits, '.', '_' or '-' (at most 64)",
-                {"value": value},
+                "id {value} must be letters, digits, '.', '_' or '-' (at most 64)",
+                {"value": repr(value)},
             )
         return value
 
@@ -178,8 +178,8 @@ class RebuttalEntry(BaseModel):
             if not _LANG_RE.match(value):
                 raise PydanticCustomError(
                     "bad_language",
-                    "language {value!r} is not a language tag like 'vi', 'en' or 'zh-Hans'",
-                    {"value": value},
+                    "language {value} is not a language tag like 'vi', 'en' or 'zh-Hans'",
+                    {"value": repr(value)},
                 )
         return values
 
@@ -190,8 +190,8 @@ class RebuttalEntry(BaseModel):
             if not _SLUG_RE.match(value):
                 raise PydanticCustomError(
                     "bad_topic",
-                    "topic {value!r} must be a lower-case slug like 'public-health'",
-                    {"value": value},
+                    "topic {value} must be a lower-case slug like 'public-health'",
+                    {"value": repr(value)},
                 )
         return values
 
@@ -203,8 +203,8 @@ class RebuttalEntry(BaseModel):
             if not (_LANG_RE.match(lang) or lang == UNDETERMINED_LANGUAGE):
                 raise PydanticCustomError(
                     "bad_language",
-                    "response language {value!r} is not a language tag",
-                    {"value": lang},
+                    "response language {value} is not a language tag",
+                    {"value": repr(lang)},
                 )
             cleaned[lang] = normalise_markdown(text)
         return {lang: text for lang, text in cleaned.items() if text}

