@@ -287,22 +287,56 @@ def search(
 # -- library ---------------------------------------------------------------------------------
 
 
+def _office_today(timezone: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
 @library_app.command("check")
 def library_check(
     entries: Annotated[Path | None, typer.Option("--dir", help="entries folder")] = None,
 ) -> None:
     """Validate every entry; print each problem with file and line; exit 1 on errors."""
     settings = _settings(library_dir=entries)
-    from rebuttal_library.validate import check_library
+    from rebuttal_library.cli import check_command
 
-    problems = check_library(settings.library_dir)
-    for problem in problems:
-        typer.echo(str(problem))
-    errors = [p for p in problems if p.severity == "error"]
-    count = len(list(settings.library_dir.glob("*.md"))) if settings.library_dir.is_dir() else 0
-    typer.echo(f"{count} entries, {len(errors)} errors, {len(problems) - len(errors)} warnings")
-    if errors:
-        raise typer.Exit(1)
+    raise typer.Exit(
+        check_command(settings.library_dir, _office_today(settings.timezone), typer.echo)
+    )
+
+
+@library_app.command("import")
+def library_import(
+    source: Annotated[Path, typer.Argument(help="JSONL, or ClaimReview JSON-LD (.json/.jsonld)")],
+    entries: Annotated[Path | None, typer.Option("--dir", help="entries folder")] = None,
+) -> None:
+    """Write the entries of a JSONL or ClaimReview file into the library, then check it."""
+    settings = _settings(library_dir=entries)
+    if not source.is_file():
+        fail(f"{source} does not exist")
+    from rebuttal_library.cli import import_command
+
+    raise typer.Exit(
+        import_command(source, settings.library_dir, _office_today(settings.timezone), typer.echo)
+    )
+
+
+@library_app.command("export")
+def library_export(
+    target: Annotated[Path, typer.Argument(help="JSONL, or ClaimReview JSON-LD (.json/.jsonld)")],
+    entries: Annotated[Path | None, typer.Option("--dir", help="entries folder")] = None,
+    usable_only: Annotated[bool, typer.Option(help="only approved, unexpired entries")] = False,
+) -> None:
+    """Export the library as JSONL or ClaimReview JSON-LD (chosen by the file suffix)."""
+    settings = _settings(library_dir=entries)
+    from rebuttal_library.cli import export_command
+
+    raise typer.Exit(
+        export_command(
+            target, settings.library_dir, _office_today(settings.timezone), usable_only, typer.echo
+        )
+    )
 
 
 def main() -> None:

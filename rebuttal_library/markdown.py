@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -17,6 +17,8 @@ from rebuttal_library.schema import UNDETERMINED_LANGUAGE, RebuttalEntry
 
 FENCE = "---"
 _SECTION_RE = re.compile(r"^##[ \t]+([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)[ \t]*#*[ \t]*$")
+
+Severity = Literal["error", "warning"]
 
 # Where each front-matter value sits: ("evidence", 0, "url") -> 1-based line in the file.
 FieldPath = tuple[str | int, ...]
@@ -26,7 +28,7 @@ FieldPath = tuple[str | int, ...]
 class FileIssue:
     line: int | None
     message: str
-    severity: str = "error"
+    severity: Severity = "error"
 
 
 @dataclass

@@ -13,20 +13,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
 from rebuttal_library.markdown import (
     EntryFile,
     FieldPath,
+    Severity,
     decode,
     parse_entry_text,
     response_dict,
 )
 from rebuttal_library.schema import ENTRY_TYPES, STATUSES, TOPICS, RebuttalEntry, phrasing_key
-
-Severity = Literal["error", "warning"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,9 +101,11 @@ def check_library(entries_dir: Path, today: date | None = None) -> list[Problem]
 
 
 def load_library(entries_dir: Path, today: date | None = None) -> list[RebuttalEntry]:
-    """All entries of every status (consumers filter with `is_usable`), sorted by file.
+    """All entries of every status (consumers filter with `is_usable`), in file-name order.
 
     Raises `LibraryError` if any error-level problem exists; warnings do not block.
+    `today` decides expiry warnings; pass the office's local date (settings.timezone),
+    since the machine's own date may already be tomorrow or still yesterday there.
     """
     scan = _scan(Path(entries_dir), today or date.today())
     if any(problem.severity == "error" for problem in scan.problems):
@@ -186,7 +187,7 @@ def _check_file(path: Path, today: date) -> _Checked:
     if entry_file.front is not None and isinstance(entry_file.front.get("id"), str):
         checked.raw_id = entry_file.front["id"].strip() or None
     for found in entry_file.issues:
-        checked.add(found.line, found.message, found.severity)  # type: ignore[arg-type]
+        checked.add(found.line, found.message, found.severity)
     if entry_file.front is None:
         return checked
 
@@ -209,8 +210,10 @@ def _build_entry(entry_file: EntryFile, checked: _Checked) -> RebuttalEntry | No
         checked.add(entry_file.line_of((key,)), f"unknown field '{key}'")
         front.pop(key)
     for key in REQUIRED_IN_FILES:
-        if key not in front or front[key] is None:
+        if key not in front:
             checked.add(1, f"missing required field '{key}'")
+        elif front[key] is None:
+            checked.add(entry_file.line_of((key,)), f"required field '{key}' is empty")
 
     languages = front.get("languages")
     languages = [x for x in languages if isinstance(x, str)] if isinstance(languages, list) else []
@@ -232,8 +235,8 @@ def _report_schema_error(
 ) -> None:
     loc: FieldPath = tuple(error["loc"])
     kind = error["type"]
-    if kind == "missing" and len(loc) == 1 and loc[0] not in front:
-        return  # already reported as a missing required field, on line 1
+    if len(loc) == 1 and loc[0] in REQUIRED_IN_FILES and front.get(str(loc[0])) is None:
+        return  # already reported above as a missing or empty required field
     checked.add(_line_for(loc, entry_file), describe_schema_error(loc, kind, error))
 
 

@@ -86,7 +86,7 @@ def test_bad_values_are_refused_with_the_reason(tmp_path, args, expected):
 def test_library_check_passes_on_the_demo_library():
     done = mediawatch("library", "check")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "0 errors" in done.stdout
+    assert "0 errors" in done.stdout and "16 entries" in done.stdout
 
 
 def test_library_check_reports_file_and_line_and_fails(tmp_path):

@@ -180,27 +180,26 @@ def _require_datasets() -> None:
 
 
 def _vietnamese_texts() -> list[str]:
-    """250 texts: headlines, runs of 1-6 sentences, and a few long runs."""
+    """250 texts: 90 headlines, 150 runs of 1-3 sentences, 10 long runs (cut to 512 tokens)."""
     full = [s for s in (VIETNAMESE / "demo-full.txt").read_text("utf-8").splitlines() if s.strip()]
     titles = [s for s in (VIETNAMESE / "demo-title.txt").read_text("utf-8").splitlines() if s]
-    texts = titles[:80]
+    texts = titles[:90]
     start = 0
     for i in range(150):
-        size = 1 + i % 6
+        size = 1 + i % 3
         texts.append(" ".join(full[start : start + size]))
         start += size
-    for i in range(20):
-        texts.append(" ".join(full[start + 30 * i : start + 30 * i + 30]))
+    texts += [" ".join(full[start + 30 * i : start + 30 * (i + 1)]) for i in range(10)]
     return texts
 
 
 def _english_texts() -> list[str]:
-    """250 texts: first sentences, leads of 150-1,500 characters, and a few long articles."""
+    """250 texts: 90 first sentences, 150 leads of 100-700 characters, 10 long articles."""
     articles = [json.loads(line) for line in (ENGLISH / "articles.jsonl").open(encoding="utf-8")]
-    texts = [a["first_sentence"] for a in articles[:80]]
-    for i, article in enumerate(articles[80:230]):
-        texts.append(_cut_at_word(article["text"], 150 + (i * 97) % 1350))
-    texts += [a["text"] for a in articles[230:] if len(a["text"]) > 3000][:20]
+    texts = [a["first_sentence"] for a in articles[:90]]
+    for i, article in enumerate(articles[90:240]):
+        texts.append(_cut_at_word(article["text"], 100 + (i * 97) % 600))
+    texts += [a["text"] for a in articles[240:] if len(a["text"]) > 3000][:10]
     return texts
 
 
@@ -323,7 +322,7 @@ def test_model_declares_e5_prompts_mean_pooling_normalisation_and_512_tokens(st_
     assert st_model.prompts["query"] == "query: "
     assert st_model.prompts["passage"] == "passage: "
     assert st_model.max_seq_length == MAX_TOKENS
-    assert st_model.get_sentence_embedding_dimension() == 384
+    assert st_model.get_embedding_dimension() == 384
     pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
     assert pooling["pooling_mode"] == "mean"
     modules = json.loads((model_dir / "modules.json").read_text())

@@ -271,7 +271,9 @@ def test_an_approved_entry_without_response_text_is_an_error(tmp_path):
 
 
 def test_an_expired_approved_entry_is_a_warning_and_still_loads(tmp_path):
-    text = entry_text("E11", reviewed_at="reviewed_at: 2026-01-20", expires_at="expires_at: 2026-06-30")
+    text = entry_text(
+        "E11", reviewed_at="reviewed_at: 2026-01-20", expires_at="expires_at: 2026-06-30"
+    )
     write(tmp_path, "E11-old.md", text)
 
     [warning] = warnings(tmp_path)
@@ -335,7 +337,9 @@ def test_load_library_refuses_an_invalid_library_listing_each_problem_on_its_own
 
     lines = str(caught.value).split("\n")
     assert len(lines) == 2
-    assert lines[0].endswith("E01: unknown type 'rebut' (expected one of: refute, clarify, promote)")
+    assert lines[0].endswith(
+        "E01: unknown type 'rebut' (expected one of: refute, clarify, promote)"
+    )
     assert lines[1].endswith("E02: approved entry has no reviewed_by")
     assert [p.entry_id for p in caught.value.errors] == ["E01", "E02"]
 
@@ -346,3 +350,12 @@ def test_hidden_and_underscore_files_are_not_entries(tmp_path):
     write(tmp_path, ".E02-backup.md", "not front matter")
 
     assert check_library(tmp_path, TODAY) == []
+
+
+def test_an_empty_required_field_is_reported_once(tmp_path):
+    text = entry_text("E01", title="title:")
+    write(tmp_path, "E01-a.md", text)
+
+    problem = only_error(tmp_path)
+    assert problem.message == "required field 'title' is empty"
+    assert problem.line == line_number(text, "title:")
