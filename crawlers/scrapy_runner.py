@@ -36,6 +36,7 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerProcess, Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -49,8 +50,12 @@ from scrapy.exceptions import (
 )
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import HtmlResponse, Request, Response
+from scrapy.robotstxt import RobotParser
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import error as twisted_errors
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from crawlers import errors
@@ -137,6 +142,30 @@ class OutletOffsiteMiddleware:
         allowed = self._allowed.get(outlet_id, [])
         if not host_allowed(host, allowed):
             raise OffsiteRequest(f"host {host!r} is not in allowed_domains {allowed}")
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every waiting request given the parsed rules.
+
+    Scrapy 2.19 lets all requests for a host that arrive while its robots.txt is being
+    downloaded await the same Deferred. Twisted's `Deferred.asFuture` hands the result to
+    the first waiter and leaves None for the next ones, which then read "no robots.txt"
+    and go through: with concurrent requests, disallowed pages were fetched. Each waiter
+    here gets its own Deferred, fed from the shared one without consuming its result.
+    """
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)
+        waiter: Deferred[RobotParser | None] = Deferred()
+
+        def relay(result: RobotParser | None) -> RobotParser | None:
+            waiter.callback(result)
+            return result  # keep the result for the other waiters
+
+        pending.addCallback(relay)
+        return await maybe_deferred_to_future(waiter)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -426,6 +455,8 @@ def scrapy_settings(job: dict[str, Any]) -> dict[str, Any]:
         "AUTOTHROTTLE_MAX_DELAY": max(30.0, slowest * 4),
         "RETRY_ENABLED": True,
         "RETRY_TIMES": int(crawl["retry_times"]),
+        # a request that gives up is in our results; scrapy's own ERROR line is noise
+        "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
         "MEDIAWATCH_RETRY_BACKOFF_S": float(crawl["retry_backoff_s"]),
         "DOWNLOAD_TIMEOUT": float(crawl["timeout_s"]),
         "DNS_TIMEOUT": float(crawl["timeout_s"]),
@@ -436,6 +467,8 @@ def scrapy_settings(job: dict[str, Any]) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
             "crawlers.scrapy_runner.OutletOffsiteMiddleware": 50,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawlers.scrapy_runner.SharedRobotsTxtMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawlers.scrapy_runner.BackoffRetryMiddleware": 550,
         },
@@ -466,4 +499,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this `__main__` copy: scrapy loads the
+    # middlewares by their dotted names, and exception classes must be the same objects
+    # in both places for the spider to recognise them.
+    from crawlers.scrapy_runner import main as module_main
+
+    sys.exit(module_main())

@@ -13,6 +13,7 @@ before 20:00 Hanoi time.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import unicodedata
@@ -57,6 +58,11 @@ class DemoArticle:
     summary: str  # what the feed says of it
     feed_query: str = ""  # tracking parameters added to the link in the feed, if any
     topic: str = ""
+
+    @property
+    def public_id(self) -> str:
+        """An opaque id for feeds (the key itself would give the ground truth away)."""
+        return hashlib.sha256(f"{SEED}/{self.key}".encode()).hexdigest()[:12]
 
     @property
     def paragraphs(self) -> list[str]:
