@@ -108,11 +108,11 @@ class BriefData:
         return [n for n in moved if n.change][:3]
 
     @property
-    def coverage_share(self) -> float:
+    def coverage_share(self) -> float | None:
         """Share of this week's weighted narratives that have an approved response."""
         weighted = [n for n in self.narratives if n.articles >= self.gap_min_articles]
         if not weighted:
-            return 0.0
+            return None
         return sum(1 for n in weighted if n.responses) / len(weighted)
 
 

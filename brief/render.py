@@ -89,11 +89,18 @@ def _environment(fmt: str) -> Environment:
     )
     env.filters["md"] = md_escape
     env.filters["spark"] = sparkline_svg
-    env.filters["pct"] = lambda x: f"{100 * x:.0f}%"
+    env.filters["pct"] = lambda x: "n/a" if x is None else f"{100 * x:.0f}%"
+    env.filters["count"] = count_noun
+    env.filters["na"] = lambda x: "n/a" if x is None else x
     env.filters["signed"] = lambda x: f"{x:+d}"
     env.filters["bars"] = bars_svg
     env.filters["safe_url"] = safe_url
     return env
+
+
+def count_noun(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 language', '3 languages'; irregular plurals given."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")

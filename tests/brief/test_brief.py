@@ -100,7 +100,7 @@ def test_brief_has_every_section_and_traces_its_runs(store_with_payloads):
                     "## Needs a response", "## Favourable coverage", "## Coverage and health",
                     "## Method"):
         assert heading in md
-    assert "3 articles from 2 outlets" in md
+    assert "3 articles from 2 outlets in 1 language; 0 syndicated copies" in md
     assert "Response **E01** (refute, score 0.930)" in md
     assert "Runs read: run-a, run-b, run-c" in md
     with connection(store_with_payloads.db, read_only=True) as con:
