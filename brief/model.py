@@ -188,7 +188,7 @@ def _method(latest: dict[str, Any] | None, settings: Any) -> dict[str, Any]:
     counts = json.loads(latest["counts"]) if latest and latest.get("counts") else {}
     return {
         "model": counts.get("model", settings.embedding_model),
-        "narrative_threshold": settings.narrative_join_threshold,
+        "narrative_threshold": settings.narrative_threshold,
         "match_threshold": settings.match_threshold,
         "gap_min_articles": settings.gap_min_articles,
         "failures": counts.get("failures", {}),

@@ -5,7 +5,11 @@
 then normalises: lowercase scheme and host, no default port, no user info, no fragment,
 no tracking parameters, remaining query parameters sorted, percent-encoding in one form
 (non-ASCII encoded as UTF-8, unreserved characters decoded, hex upper-case), dot segments
-and duplicate slashes removed, and no trailing slash except on the root path.
+and doubled slashes removed, an empty path made "/".
+
+A single trailing slash is kept: RFC 3986 makes it significant, and servers often answer
+only one of "/story/" and "/story" (stripping it would give articles ids whose URL 404s).
+Variants that differ only by it are reconciled by the page's rel=canonical.
 """
 
 from __future__ import annotations
@@ -133,9 +137,12 @@ def _normalise_path(path: str) -> str:
     path = re.sub(r"/{2,}", "/", path)
     if not path or path == "/":
         return "/"
-    normal = posixpath.normpath(path)  # removes '.' and '..' segments
-    normal = "/" + normal.lstrip("/")
-    return normal.rstrip("/") or "/"
+    normal = "/" + posixpath.normpath(path).lstrip("/")  # removes '.' and '..' segments
+    # normpath drops the trailing slash, but '/story/' and '/story' are different resources
+    # (many servers answer only one of them): keep the publisher's choice
+    if path.endswith("/") and normal != "/":
+        normal += "/"
+    return normal
 
 
 def _normalise_query(query: str) -> str:

@@ -28,7 +28,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import lxml.html
-import trafilatura
 
 from crawlers import encoding
 from crawlers.canonical import canonical_url
@@ -62,6 +61,7 @@ _PUBLISHED_META = (
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SPACES_RE = re.compile(r"[ \t\u00a0]+")
 _DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TITLE_SEPARATOR_RE = re.compile(r"\s+[|\-–—:·•»]\s+")
 
 
 class ExtractionError(ValueError):
@@ -103,11 +103,16 @@ class PageMeta:
     published: datetime | None = None
     published_has_time: bool = False
     title: str | None = None
+    h1: str | None = None
+    site_name: str | None = None
     byline: str | None = None
     language: str | None = None
     canonical: str | None = None
     description: str | None = None
     declares_article: bool = False
+    # the page has <article> elements and they hold (almost) no text: a shell whose story
+    # is missing (removed, or rendered by JavaScript)
+    hollow_article: bool = False
 
 
 # --------------------------------------------------------------------------- public API
@@ -115,6 +120,29 @@ class PageMeta:
 
 def extract_page(page: Page, *, allowed_hosts: Iterable[str] = ()) -> Article | None:
     """The article on a fetched page, or None (the reason is logged)."""
+    article, reason = _extract(page, tuple(allowed_hosts))
+    if article is None:
+        log.info("no article at %s: %s", page.final_url, reason)
+    return article
+
+
+def extract_pages(
+    pages: Iterable[Page], *, allowed_hosts: Iterable[str] = ()
+) -> tuple[list[Article], dict[str, str]]:
+    """Articles from many pages (in page order), and {page url: reason} for the others."""
+    hosts = tuple(allowed_hosts)
+    articles: list[Article] = []
+    skipped: dict[str, str] = {}
+    for page in pages:
+        article, reason = _extract(page, hosts)
+        if article is None:
+            skipped[page.url] = reason or "no article"
+        else:
+            articles.append(article)
+    return articles, skipped
+
+
+def _extract(page: Page, allowed_hosts: tuple[str, ...]) -> tuple[Article | None, str | None]:
     try:
         extracted = extract_html(
             page.body,
@@ -124,32 +152,8 @@ def extract_page(page: Page, *, allowed_hosts: Iterable[str] = ()) -> Article | 
             allowed_hosts=allowed_hosts,
         )
     except ExtractionError as exc:
-        log.info("no article at %s: %s", page.final_url, exc.reason)
-        return None
-    return _article(page, extracted)
-
-
-def extract_pages(
-    pages: Iterable[Page], *, allowed_hosts: Iterable[str] = ()
-) -> tuple[list[Article], dict[str, str]]:
-    """Articles from many pages, and {url: reason} for the pages that had none."""
-    hosts = tuple(allowed_hosts)
-    articles: list[Article] = []
-    skipped: dict[str, str] = {}
-    for page in pages:
-        try:
-            extracted = extract_html(
-                page.body,
-                page.final_url,
-                page.feed_item,
-                content_type=page.content_type,
-                allowed_hosts=hosts,
-            )
-        except ExtractionError as exc:
-            skipped[page.url] = exc.reason
-            continue
-        articles.append(_article(page, extracted))
-    return articles, skipped
+        return None, exc.reason
+    return _article(page, extracted), None
 
 
 def extract_html(
@@ -167,7 +171,7 @@ def extract_html(
         raise ExtractionError("empty page")
     meta = read_page_meta(text_html, naive_tz=naive_tz)
     document = _trafilatura(text_html, url, favor_precision=True)
-    title = _first(document.title if document else None, meta.title, hints.title if hints else None)
+    title = _headline(document, meta, hints)
     text, method = _main_text(text_html, url, document, meta, hints, title)
     published_at, date_source = choose_date(
         meta, trafilatura_day=document.date if document else None, hints=hints
@@ -190,6 +194,38 @@ def extract_html(
     )
 
 
+def _headline(document: Any, meta: PageMeta, hints: FeedItem | None) -> str | None:
+    """The article's headline: the first title that is not the site's name, without the
+    " | Site Name" that many pages append to it."""
+    site_name = meta.site_name or (document.sitename if document else None)
+    candidates = (
+        document.title if document else None,
+        meta.title,
+        meta.h1,
+        hints.title if hints else None,
+    )
+    for candidate in candidates:
+        title = _first(candidate)
+        if title and not _same_text(title, site_name):
+            return _trim_site_name(title, site_name, meta.h1)
+    return None
+
+
+def _trim_site_name(title: str, site_name: str | None, h1: str | None) -> str:
+    separators = list(_TITLE_SEPARATOR_RE.finditer(title))
+    if not separators:
+        return title
+    head, tail = title[: separators[-1].start()], title[separators[-1].end() :]
+    if h1 and (_same_text(head, h1) or _same_text(tail, h1)):
+        return _first(h1) or title
+    if site_name and _same_text(tail, site_name):
+        return head.strip()
+    first_head = title[: separators[0].start()]
+    if site_name and _same_text(first_head, site_name):
+        return title[separators[0].end() :].strip()
+    return title
+
+
 def _article(page: Page, extracted: ExtractedArticle) -> Article:
     return Article(
         article_id=stable_id(extracted.canonical_url),
@@ -210,6 +246,8 @@ def _article(page: Page, extracted: ExtractedArticle) -> Article:
 
 
 def _trafilatura(html: str, url: str, *, favor_precision: bool) -> Any:
+    import trafilatura  # here, not at the top: it costs ~0.4 s to import (CLI start-up)
+
     try:
         return trafilatura.bare_extraction(
             html,
@@ -241,12 +279,20 @@ def _main_text(
     """(text, method) or `ExtractionError`; fallbacks only for pages that claim an article."""
     minimum = MIN_CHARS_DECLARED_ARTICLE if meta.declares_article else MIN_CHARS_OTHER
     text = _drop_title_line(_clean_text(document.text if document else ""), title)
-    if len(text) >= minimum:
+    if meta.hollow_article:
+        # whatever trafilatura found lies outside the page's own (empty) <article>: chrome
+        text = ""
+    elif len(text) >= minimum:
         return text, "trafilatura"
+    headlines = (title, hints.title if hints else None)
     for method, candidate in _fallbacks(html, url, meta, hints):
         candidate = _drop_title_line(_clean_text(candidate), title)
-        if len(candidate) >= MIN_CHARS_DECLARED_ARTICLE:
+        if len(candidate) >= MIN_CHARS_DECLARED_ARTICLE and not any(
+            _same_text(candidate, headline) for headline in headlines
+        ):
             return candidate, method
+    if meta.hollow_article:
+        raise ExtractionError("the page's <article> element is empty and no fallback applied")
     found = f"only {len(text)} characters of main text" if text else "no main text"
     raise ExtractionError(f"{found} (need {minimum}) and no fallback applied: not an article?")
 
@@ -256,21 +302,29 @@ def _fallbacks(
 ) -> Iterator[tuple[str, str]]:
     """Generous extractions, each tried only if the previous one found too little.
 
-    Recall, baseline and description would turn an index page's menus into "text", so they
-    run only on pages that declare themselves articles. A feed item's summary is the
-    outlet's own words about the article, so it is always an acceptable last resort.
+    Recall and baseline would turn an index page's menus into "text", so they run only on
+    pages that declare themselves articles and whose <article>, if any, is not empty. The
+    page's description and the feed item's summary are the outlet's own words about the
+    article, acceptable as a last resort (but not when they only repeat the headline).
     """
-    if meta.declares_article:
+    if meta.declares_article and not meta.hollow_article:
         recall = _trafilatura(html, url, favor_precision=False)
         yield "recall", recall.text if recall else ""
+        from trafilatura import baseline
+
         try:
-            _, baseline_text, _ = trafilatura.baseline(html)
+            _, baseline_text, _ = baseline(html)
         except Exception:  # baseline on hostile HTML: nothing found
             baseline_text = ""
         yield "baseline", baseline_text
+    if meta.declares_article:
         yield "description", meta.description or ""
     if hints is not None:
         yield "feed-summary", hints.summary
+
+
+def _same_text(text: str, title: str | None) -> bool:
+    return bool(title) and _squash(text) == _squash(title or "")
 
 
 def _clean_text(text: str | None) -> str:
@@ -311,10 +365,13 @@ def read_page_meta(html: str, *, naive_tz: tzinfo = UTC) -> PageMeta:
     ld_items = list(_json_ld_articles(tree))
     published, has_time = _published(tree, metas, ld_items, naive_tz)
     og_type = (metas.get("og:type") or "").lower()
+    articles = tree.xpath("//article")
     return PageMeta(
         published=published,
         published_has_time=has_time,
-        title=_first(metas.get("og:title"), _text_of(tree, "//h1"), _text_of(tree, "//title")),
+        title=_first(metas.get("og:title"), _text_of(tree, "//title")),
+        h1=_text_of(tree, "//h1"),
+        site_name=metas.get("og:site_name"),
         byline=_first(metas.get("author"), *(_ld_author(item) for item in ld_items)),
         language=_first(
             tree.get("lang"),
@@ -324,8 +381,13 @@ def read_page_meta(html: str, *, naive_tz: tzinfo = UTC) -> PageMeta:
         ),
         canonical=_first(*_canonical_links(tree), metas.get("og:url")),
         description=_first(metas.get("og:description"), metas.get("description")),
-        declares_article=og_type == "article" or bool(ld_items) or bool(tree.xpath("//article")),
+        declares_article=og_type == "article" or bool(ld_items) or bool(articles),
+        hollow_article=bool(articles) and _text_length(articles) < MIN_CHARS_DECLARED_ARTICLE,
     )
+
+
+def _text_length(elements: list[Any]) -> int:
+    return sum(len("".join(element.text_content().split())) for element in elements)
 
 
 def _canonical_links(tree: Any) -> list[str | None]:

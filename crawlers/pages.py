@@ -56,7 +56,8 @@ def fetch_pages(
     """Crawl the pages the feed items point to; HTML pages and one record per request.
 
     Requests are de-duplicated by (outlet, URL). Records for robots.txt fetches (kind
-    'robots') come along too. Pages come back in request order.
+    'robots') come first, then one record per request; pages and records are in request
+    order, whatever order the crawl finished them in.
     """
     options = options or CrawlOptions()
     by_outlet = {outlet.outlet_id: outlet for outlet in outlets}
@@ -72,7 +73,7 @@ def fetch_pages(
     finally:
         if not options.keep_files:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return pages, records + page_records
+    return pages, _in_request_order(records + page_records, requests)
 
 
 # --------------------------------------------------------------------------- planning
@@ -145,6 +146,21 @@ def _deadline(job: dict[str, Any]) -> float:
     return STARTUP_ALLOWANCE_S + paced + per_request * 2
 
 
+def _in_request_order(records: list[FetchRecord], requests: list[FeedItem]) -> list[FetchRecord]:
+    position = {
+        key: index
+        for index, key in enumerate(dict.fromkeys((item.outlet_id, item.url) for item in requests))
+    }
+    return sorted(
+        records,
+        key=lambda r: (
+            r.kind != "robots",
+            position.get((r.outlet_id, r.url), len(position)),
+            r.url,
+        ),
+    )
+
+
 # --------------------------------------------------------------------------- the child
 
 
@@ -169,7 +185,8 @@ def _run_child(job: dict[str, Any], run_dir: Path, *, timeout_s: float) -> None:
     if completed.returncode != 0:
         log.error("page crawl exited with %d: %s", completed.returncode, _tail(completed.stderr))
     elif completed.stderr.strip():
-        log.info("page crawl log: %s", _tail(completed.stderr))
+        # every outcome is in the results; scrapy's own warnings are for debugging
+        log.debug("page crawl log:\n%s", completed.stderr)
 
 
 def _child_env() -> dict[str, str]:

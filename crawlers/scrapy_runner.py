@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -60,8 +61,6 @@ from twisted.python.failure import Failure
 
 from crawlers import errors
 from crawlers.sources import host_allowed
-
-log = logging.getLogger("crawlers.scrapy_runner")
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_BACKOFF_S = 60.0
@@ -145,13 +144,17 @@ class OutletOffsiteMiddleware:
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
-    """Scrapy's robots.txt middleware, with every waiting request given the parsed rules.
+    """Scrapy's robots.txt middleware, with two fixes.
+
+    1. Every request waiting for a host's robots.txt is given the parsed rules.
 
     Scrapy 2.19 lets all requests for a host that arrive while its robots.txt is being
     downloaded await the same Deferred. Twisted's `Deferred.asFuture` hands the result to
     the first waiter and leaves None for the next ones, which then read "no robots.txt"
     and go through: with concurrent requests, disallowed pages were fetched. Each waiter
     here gets its own Deferred, fed from the shared one without consuming its result.
+
+    2. A robots.txt that answers with a server error disallows everything (RFC 9309).
     """
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
@@ -166,6 +169,20 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
 
         pending.addCallback(relay)
         return await maybe_deferred_to_future(waiter)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        # scrapy logs this with a traceback and moves on (everything allowed); we record it
+        spider = self.crawler.spider
+        if isinstance(spider, PageSpider) and not isinstance(exc, IgnoreRequest):
+            spider.record_robots_failure(netloc, exc)
+        super()._robots_error(exc, netloc)
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500:
+            # RFC 9309 2.3.1.4: robots.txt unreachable through a server error means "assume
+            # complete disallow" (scrapy would parse the error page and allow everything)
+            response = response.replace(body=b"User-agent: *\nDisallow: /\n")
+        await super()._parse_robots(response, netloc, request)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -240,13 +257,19 @@ class PageSpider(scrapy.Spider):
     """Fetches exactly the listed pages (no link following) and logs how each one ended."""
 
     name = "mediawatch_pages"
-    custom_settings: dict[str, Any] = {}
 
     def __init__(self, job: dict[str, Any], writer: ResultWriter, **kwargs: Any):
         super().__init__(**kwargs)
         self.job = job
         self.writer = writer
         self._robots_outlet = _robots_outlets(job)
+        self._robots_origin = {
+            urlsplit(item["url"]).netloc: (
+                urlsplit(item["url"]).scheme,
+                urlsplit(item["url"]).hostname or "",
+            )
+            for item in job["requests"]
+        }
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PageSpider:
@@ -313,6 +336,16 @@ class PageSpider(scrapy.Spider):
             record["final_url"] = response.url
         self.writer.write(record)
 
+    def record_robots_failure(self, netloc: str, exc: Exception) -> None:
+        """A robots.txt that could not be fetched at all (refused, timed out, ...)."""
+        message = str(exc) or type(exc).__name__
+        scheme, host = self._robots_origin.get(netloc, ("http", netloc.split(":")[0]))
+        url = f"{scheme}://{netloc}/robots.txt"
+        self.writer.write(
+            _robots_record(self._robots_outlet.get(host, ""), url, url)
+            | {"error_class": _classify_transport(exc, message), "error_message": message}
+        )
+
     # -- signals
 
     def _reached_downloader(self, request: Request, spider: scrapy.Spider) -> None:
@@ -324,24 +357,33 @@ class PageSpider(scrapy.Spider):
             return
         host = urlsplit(request.url).hostname or ""
         status = response.status
-        error_class = errors.http_error(status) if status >= 500 else None
-        message = "no robots.txt: everything allowed" if 400 <= status < 500 else None
-        self.writer.write(
-            {
-                "kind": "robots",
-                "index": None,
-                "outlet_id": self._robots_outlet.get(host, ""),
-                "url": request.url,
-                "final_url": response.url,
-                "status": status,
-                "content_type": _content_type(response),
-                "bytes": len(response.body),
-                "elapsed_ms": _elapsed_ms(request),
-                "fetched_at": _now(),
-                "error_class": error_class,
-                "error_message": message,
-            }
+        record = _robots_record(self._robots_outlet.get(host, ""), request.url, response.url)
+        record.update(
+            status=status,
+            content_type=_content_type(response),
+            bytes=len(response.body),
+            elapsed_ms=_elapsed_ms(request),
+            error_class=errors.http_error(status) if status >= 500 else None,
+            error_message="no robots.txt: everything allowed" if 400 <= status < 500 else None,
         )
+        self.writer.write(record)
+
+
+def _robots_record(outlet_id: str, url: str, final_url: str) -> dict[str, Any]:
+    return {
+        "kind": "robots",
+        "index": None,
+        "outlet_id": outlet_id,
+        "url": url,
+        "final_url": final_url,
+        "status": None,
+        "content_type": "",
+        "bytes": 0,
+        "elapsed_ms": 0.0,
+        "fetched_at": _now(),
+        "error_class": None,
+        "error_message": None,
+    }
 
 
 def _robots_outlets(job: dict[str, Any]) -> dict[str, str]:
@@ -390,7 +432,7 @@ def classify_failure(failure: Failure) -> tuple[str, str, Response | None]:
     message = str(exc) or type(exc).__name__
     if isinstance(exc, HttpError):
         response = exc.response
-        return errors.http_error(response.status), f"HTTP {response.status}", response
+        return errors.http_error(response.status), _status_line(response.status), response
     if isinstance(exc, OffsiteRequest):
         return errors.OFFSITE, message, None
     if isinstance(exc, IgnoreRequest):
@@ -398,6 +440,13 @@ def classify_failure(failure: Failure) -> tuple[str, str, Response | None]:
             return errors.ROBOTS_FORBIDDEN, message, None
         return "Ignored", message, None
     return _classify_transport(exc, message), message, None
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def _classify_transport(exc: BaseException, message: str) -> str:
@@ -483,6 +532,9 @@ def run(job: dict[str, Any]) -> None:
     writer = ResultWriter(Path(job["results"]), Path(job["bodies_dir"]))
     try:
         process = AsyncCrawlerProcess(scrapy_settings(job))
+        # after the process set up logging (it resets existing loggers): robots.txt
+        # download errors are in our results, scrapy's traceback for them is noise
+        logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
         process.crawl(PageSpider, job=job, writer=writer)
         process.start()
     finally:

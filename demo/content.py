@@ -54,10 +54,19 @@ class DemoDataError(ValueError):
     """The authored demo data is inconsistent (names the file and the problem)."""
 
 
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}“”‘’])|(?<=[{_CJK}“”‘’]) (?=[{_CJK}])")
+
+
 def _text(value: Any) -> str:
-    """NFC, single spaces, no surrounding blanks (folded YAML scalars keep a clean shape)."""
+    """NFC, single spaces, no surrounding blanks (folded YAML scalars keep a clean shape).
+
+    Chinese has no spaces between words: a line break inside a folded scalar must not become
+    one, so spaces between CJK characters are dropped.
+    """
     text = unicodedata.normalize("NFC", str(value))
-    return re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", text).strip()
+    return _CJK_GAP.sub("", text)
 
 
 def _texts(values: Any) -> tuple[str, ...]:

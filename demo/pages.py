@@ -113,7 +113,13 @@ class ArticleView:
 
 
 def _head(
-    ctx: Ctx, title: str, canonical: str, description: str, extra: str = "", og_type="website"
+    ctx: Ctx,
+    title: str,
+    canonical: str,
+    description: str,
+    extra: str = "",
+    og_type: str = "website",
+    og_title: str | None = None,
 ) -> str:
     feed_type = (
         "application/atom+xml" if ctx.outlet.feed_format == "atom" else "application/rss+xml"
@@ -129,7 +135,7 @@ def _head(
         f'<link rel="alternate" type="{feed_type}" title="{e(ctx.name)}" href="{e(ctx.feed_url)}">\n'
         f'<meta property="og:site_name" content="{e(ctx.name)}">\n'
         f'<meta property="og:type" content="{og_type}">\n'
-        f'<meta property="og:title" content="{e(title)}">\n'
+        f'<meta property="og:title" content="{e(og_title or title)}">\n'
         f'<meta property="og:url" content="{e(canonical)}">\n'
         f'<meta property="og:locale" content="{LOCALES.get(ctx.language, ctx.language)}">\n'
         f"{extra}"
@@ -358,7 +364,9 @@ def render_article(
     extra = _article_meta(ctx, view)
     if ctx.outlet.family in ("broadsheet", "wire") and not empty:
         extra += _json_ld(ctx, view)
-    head = _head(ctx, title, view.canonical, view.summary, extra, og_type="article")
+    head = _head(
+        ctx, title, view.canonical, view.summary, extra, og_type="article", og_title=view.title
+    )
     iso = view.published_at.isoformat()
     when = e(display_time(view.published_at, ctx.language))
     byline = _byline(ctx, view.byline)
@@ -373,7 +381,6 @@ def render_article(
                 f'<h1 class="title-detail">{e(view.title)}</h1>\n'
                 f'<div class="header-detail"><span class="author">{byline}</span> '
                 f'<span class="date"><time datetime="{iso}">{when}</time></span></div>\n'
-                f'<p class="description">{e(view.summary)}</p>\n'
                 f'<div class="fck_detail">\n{_paras(view.paragraphs, "Normal")}</div>\n'
                 f'<div class="share-tool">{e(ctx.ui["share"])}: <a href="#">Facebook</a> '
                 '<a href="#">Zalo</a> <a href="#">X</a></div>\n'

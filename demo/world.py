@@ -480,7 +480,7 @@ def _article_path(
 ) -> str:
     chrome = load_chrome()
     section_slug = chrome.sections[draft.language][draft.section][0]
-    slug = slugify(draft.title) or f"a{number}"
+    slug = (slugify(draft.title) if draft.language != "zh" else "") or f"a{number}"
     root = language_root(outlet, draft.language)
     if draft.broken == "robots_disallowed":
         path = f"/{outlet.outlet_id}/private/{slug}/"

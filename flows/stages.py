@@ -183,7 +183,7 @@ def build_narratives(settings: Settings, run_id: str) -> dict:
             articles,
             vectors,
             previous=reads.memberships(con),
-            strategy=AverageLinkClustering(settings.narrative_join_threshold),
+            strategy=AverageLinkClustering(settings.narrative_threshold),
         )
         writes.replace_narratives(con, result.narratives, result.centroids, model_id, run_id)
         writes.record_lineage(con, result.lineage, run_id)

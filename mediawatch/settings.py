@@ -47,11 +47,11 @@ class Settings(BaseSettings):
     embedding_model: str = "e5-small"
     embedding_batch_size: int = 32
     # narratives: cosine on E5 vectors (compressed scale: unrelated texts still score ~0.7)
-    narrative_join_threshold: float = 0.86
+    narrative_threshold: float = 0.30  # cosine after per-language centring
     narrative_window_days: int = 14
     near_duplicate_jaccard: float = 0.8
     # matching a narrative to a library entry
-    match_threshold: float = 0.86
+    match_threshold: float = 0.885
     gap_min_articles: int = 5
 
     # demo outlets: articles are dated relative to this day (default: today)

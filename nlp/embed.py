@@ -17,7 +17,7 @@ import numpy as np
 
 DEFAULT_MODEL = "e5-small"
 # Narratives are decided by the headline and the lead; reading further costs time, not accuracy.
-MAX_TOKENS = 256
+MAX_TOKENS = 128
 LEAD_CHARS = 1500
 
 
@@ -38,13 +38,17 @@ class SentenceTransformerEmbedder:
     def __init__(self, path_or_name: str, model_id: str, batch_size: int = 32) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
         self.model = SentenceTransformer(path_or_name, device="cpu", local_files_only=True)
         self.model.max_seq_length = min(self.model.max_seq_length or MAX_TOKENS, MAX_TOKENS)
         self.model_id = model_id
         self.batch_size = batch_size
-        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        self.dimension = int(self.model.get_embedding_dimension())
         self._prompts = dict(getattr(self.model, "prompts", {}) or {})
 
     def _encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
