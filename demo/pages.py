@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 
@@ -24,11 +24,13 @@ from demo.content import OutletSpec
 
 VI_WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
 EN_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 FR_MONTHS = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-).split()
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
 FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 LOCALES = {"vi": "vi_VN", "en": "en_GB", "fr": "fr_FR", "zh": "zh_CN"}
 
@@ -58,7 +60,8 @@ def display_time(moment: datetime, language: str) -> str:
         )
     if language == "zh":
         return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
-    return f"{moment.day} {EN_MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M} {tz_label(moment)}"
+    month = EN_MONTHS[moment.month - 1]
+    return f"{moment.day} {month} {moment.year}, {moment:%H:%M} {tz_label(moment)}"
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ def _head(
         f"<title>{e(title)}</title>\n"
         f'<meta name="description" content="{e(description)}">\n'
         f'<link rel="canonical" href="{e(canonical)}">\n'
-        f'<link rel="alternate" type="{feed_type}" title="{e(ctx.name)}" href="{e(ctx.feed_url)}">\n'
+        f'<link rel="alternate" type="{feed_type}" title="{e(ctx.name)}" '
+        f'href="{e(ctx.feed_url)}">\n'
         f'<meta property="og:site_name" content="{e(ctx.name)}">\n'
         f'<meta property="og:type" content="{og_type}">\n'
         f'<meta property="og:title" content="{e(og_title or title)}">\n'
@@ -247,7 +251,9 @@ def _breadcrumbs(ctx: Ctx, section_label: str, section_href: str, css="breadcrum
 
 def _link_list(links: Sequence[Link], ordered: bool = False, query: str = "") -> str:
     tag = "ol" if ordered else "ul"
-    items = "".join(f'<li><a href="{e(link.href + query)}">{e(link.title)}</a></li>' for link in links)
+    items = "".join(
+        f'<li><a href="{e(link.href + query)}">{e(link.title)}</a></li>' for link in links
+    )
     return f"<{tag}>{items}</{tag}>"
 
 
@@ -296,16 +302,16 @@ def _shell(ctx: Ctx, head: str, main: str, sidebar: str) -> str:
             f'<section class="signup">{_newsletter(ctx, "signup__box")}</section>\n'
             f'<footer class="footer"><nav class="footer__nav">{_footer_links(ctx)}</nav>'
             f'<div class="footer__social">{e(u["follow"])}: '
-            '<span>Facebook</span> · <span>YouTube</span> · <span>Zalo</span></div>'
+            "<span>Facebook</span> · <span>YouTube</span> · <span>Zalo</span></div>"
             f'<p class="footer__legal">{_copyright(ctx)}</p></footer>\n'
-            f'{_cookie(ctx, "consent consent--bottom")}</body>\n</html>\n'
+            f"{_cookie(ctx, 'consent consent--bottom')}</body>\n</html>\n"
         )
     if family == "blog":
         return (
             f'{head}<body class="blog wp-theme-riverside">\n<div id="page" class="site">\n'
             f'<header id="masthead" class="site-header"><p class="site-title"><a href="{ctx.root}" '
             f'rel="home">{e(ctx.name)}</a></p><p class="site-description">{e(ctx.tagline)}</p>'
-            f'{_languages(ctx)}'
+            f"{_languages(ctx)}"
             f'<nav id="site-navigation" class="main-navigation"><ul id="primary-menu">'
             f"{_nav_items(ctx, 'menu-item')}</ul></nav></header>\n"
             f'<div id="content" class="site-content"><div id="primary" class="content-area">'
@@ -327,8 +333,8 @@ def _shell(ctx: Ctx, head: str, main: str, sidebar: str) -> str:
         f'<div class="wire-nav"><ul>{_nav_items(ctx)}</ul></div>\n'
         f'<div class="wire-page"><div class="wire-main">\n{main}</div>\n'
         f'<div class="wire-rail">{sidebar}{_newsletter(ctx, "wire-alerts")}</div></div>\n'
-        f'<div class="wire-footer"><p>{e(u["wire_credit"])}</p><p>{_footer_links(ctx)}</p>'
-        f"<p>{_copyright(ctx)}</p></div>\n</body>\n</html>\n"
+        f'<footer class="wire-footer"><p>{e(u["wire_credit"])}</p><p>{_footer_links(ctx)}</p>'
+        f"<p>{_copyright(ctx)}</p></footer>\n</body>\n</html>\n"
     )
 
 
@@ -361,6 +367,8 @@ def render_article(
 ) -> str:
     """An article page; with `empty`, only the chrome (the article text failed to render)."""
     title = f"{view.title} | {ctx.name}" if not empty else ctx.name
+    if empty:  # the CMS lost the text: nothing but the outlet's own description is left
+        view = replace(view, summary=ctx.tagline)
     extra = _article_meta(ctx, view)
     if ctx.outlet.family in ("broadsheet", "wire") and not empty:
         extra += _json_ld(ctx, view)
@@ -389,7 +397,8 @@ def render_article(
         main = (
             f"{crumbs}"
             f'<article class="article-detail">\n{body}</article>\n'
-            f'<section class="box-related"><h2>{related_title}</h2>{_link_list(related)}</section>\n'
+            f'<section class="box-related"><h2>{related_title}</h2>{_link_list(related)}'
+            "</section>\n"
         )
     elif family == "magazine":
         body = (
@@ -411,7 +420,7 @@ def render_article(
             '<article class="story" itemscope itemtype="https://schema.org/NewsArticle">\n'
             f"{body}</article>\n"
             f'<section class="story__related"><h2>{related_title}</h2>'
-            f'{_link_list(related, query="?ref=related")}</section></div>\n'
+            f"{_link_list(related, query='?ref=related')}</section></div>\n"
         )
     elif family == "blog":
         body = (
@@ -452,7 +461,7 @@ def render_article(
             )
         )
         main = (
-            f"{crumbs}<div class=\"story\">\n{body}</div>\n"
+            f'{crumbs}<div class="story">\n{body}</div>\n'
             f'<div class="story-related"><h3>{related_title}</h3>{_link_list(related)}</div>\n'
         )
     return _shell(ctx, head, main, _sidebar(ctx, most_read))

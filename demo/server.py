@@ -141,6 +141,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(resource.body)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+        return  # a client hanging up mid-response is not worth a traceback on stderr
+
+
 @contextmanager
 def serve_demo_outlets(
     anchor: date | None = None, host: str = "127.0.0.1", port: int = 0
@@ -148,8 +155,7 @@ def serve_demo_outlets(
     """Serve the demo outlets on `host` (a free port unless `port` is given) while in the block."""
     anchor = anchor or date.today()
     world = build_world(anchor)
-    server = ThreadingHTTPServer((host, port), _Handler)
-    server.daemon_threads = True
+    server = _QuietServer((host, port), _Handler)
     try:
         bound_port = server.server_address[1]
         base_url = f"http://{host}:{bound_port}"

@@ -103,11 +103,13 @@ def _related(article: DemoArticle, pool: Sequence[DemoArticle]) -> list[DemoArti
     return chosen
 
 
-def _most_read(article_time: datetime | None, newest_first: Sequence[DemoArticle]) -> list[Link]:
+def _most_read(article: DemoArticle | None, newest_first: Sequence[DemoArticle]) -> list[Link]:
+    """The outlet's latest good articles as of `article` (never the article itself)."""
     picked = [
         a
         for a in newest_first
-        if a.good and (article_time is None or a.published_at <= article_time)
+        if a.good
+        and (article is None or (a.published_at <= article.published_at and a.key != article.key))
     ]
     return [_link(a) for a in picked[:MOST_READ_ITEMS]]
 
@@ -205,7 +207,7 @@ def build_site(world: DemoWorld, base_url: str) -> dict[str, Resource]:
                         ctx,
                         view,
                         related,
-                        _most_read(a.published_at, good),
+                        _most_read(a, good),
                         empty=a.broken == "empty_article",
                     ),
                     modified=a.published_at,
@@ -255,7 +257,9 @@ def build_site(world: DemoWorld, base_url: str) -> dict[str, Resource]:
         "Allow: /",
         "",
     ]
-    resources["/robots.txt"] = Resource(200, "text/plain; charset=utf-8", "\n".join(robots).encode())
+    resources["/robots.txt"] = Resource(
+        200, "text/plain; charset=utf-8", "\n".join(robots).encode()
+    )
     for family, css in CSS.items():
         resources[f"/static/{family}.css"] = Resource(200, "text/css; charset=utf-8", css.encode())
     health = {

@@ -244,16 +244,56 @@ class _Draft:
 # --------------------------------------------------------------------------- narratives
 
 
+def shingles(text: str, language: str, size: int = 5) -> frozenset[str]:
+    """Word 5-grams (character 5-grams for Chinese): what near-duplicate detection compares."""
+    if language == "zh":
+        chars = re.sub(r"\s", "", text)
+        return frozenset(chars[i : i + size] for i in range(max(1, len(chars) - size + 1)))
+    words = text.lower().split()
+    return frozenset(" ".join(words[i : i + size]) for i in range(max(1, len(words) - size + 1)))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+MAX_SIBLING_JACCARD = 0.5  # two articles of one story must not look like copies of each other
+
+
+def _alternate(chosen: list[int], n_body: int) -> list[int]:
+    body = [i for i in chosen if i < n_body]
+    quotes = [i for i in chosen if i >= n_body]
+    order: list[int] = []
+    while body or quotes:
+        if body:
+            order.append(body.pop(0))
+        if quotes:
+            order.append(quotes.pop(0))
+    return order
+
+
 def _compose_paragraphs(
     rng: random.Random,
-    lead: str,
+    leads: list[str],
     extras: list[str],
     language: str,
-    previous: list[frozenset[int]],
-) -> tuple[list[str], frozenset[int]]:
-    """Lead + 2-5 extra paragraphs, length in range, little overlap with earlier articles."""
-    best: tuple[int, list[int]] | None = None
-    for _attempt in range(60):
+    previous: list[frozenset[str]],
+    n_body: int,
+) -> tuple[list[str], int]:
+    """A lead and 2-5 extra paragraphs, of the right length, unlike earlier siblings.
+
+    `extras` holds the body paragraphs (the first `n_body`) and then the quotes; the chosen
+    ones are laid out body, quote, body, quote, ... as a reporter would.
+
+    `leads` is in order of preference (least used first). Among up to 80 random
+    compositions the first whose shingle overlap with every earlier article of the same
+    story and language stays under MAX_SIBLING_JACCARD wins; failing that, the least similar.
+    Returns the paragraphs and the index of the lead used.
+    """
+    best: tuple[float, list[str], int] | None = None
+    for attempt in range(80):
+        lead_index = min(attempt // 20, len(leads) - 1)
+        lead = leads[lead_index]
         target, ceiling = _targets(language, rng)
         order = list(range(len(extras)))
         rng.shuffle(order)
@@ -271,17 +311,16 @@ def _compose_paragraphs(
                 break
         if len(chosen) < 2 or total < (200 if language == "zh" else 125):
             continue
-        chosen_set = frozenset(chosen)
-        worst = max((len(chosen_set & p) for p in previous), default=0)
-        limit = 2 if len(extras) >= 8 else max(1, len(chosen) - 1)
+        paragraphs = [lead] + [extras[i] for i in _alternate(chosen, n_body)]
+        mine = shingles(" ".join(paragraphs), language)
+        worst = max((jaccard(mine, p) for p in previous), default=0.0)
         if best is None or worst < best[0]:
-            best = (worst, chosen)
-        if worst <= limit:
+            best = (worst, paragraphs, lead_index)
+        if worst < MAX_SIBLING_JACCARD:
             break
     if best is None:
-        raise ValueError(f"cannot compose an article of the right length from {lead[:40]!r}")
-    chosen = best[1]
-    return [lead] + [extras[i] for i in chosen], frozenset(chosen)
+        raise ValueError(f"cannot compose an article of the right length from {leads[0][:40]!r}")
+    return best[1], best[2]
 
 
 def _narrative_drafts(spec: NarrativeSpec, outlets: dict[str, OutletSpec]) -> list[_Draft]:
@@ -345,7 +384,8 @@ def _narrative_drafts(spec: NarrativeSpec, outlets: dict[str, OutletSpec]) -> li
         if pool.late_leads
     }
     titles_by_outlet: dict[str, set[str]] = defaultdict(set)
-    previous: dict[str, list[frozenset[int]]] = defaultdict(list)
+    previous: dict[str, list[frozenset[str]]] = defaultdict(list)
+    lead_uses: Counter[str] = Counter()
     numbers: Counter[str] = Counter()
     drafts: list[_Draft] = []
     for (week, offset), lang, oid in zip(slots, languages, slot_outlets, strict=True):
@@ -355,13 +395,21 @@ def _narrative_drafts(spec: NarrativeSpec, outlets: dict[str, OutletSpec]) -> li
         leads = late_lead_cycles.get(lang) if late else None
         title = (headlines or headline_cycles[lang]).next(avoid=titles_by_outlet[oid])
         titles_by_outlet[oid].add(title)
-        lead = (leads or lead_cycles[lang]).next()
+        first = (leads or lead_cycles[lang]).next()
+        lead_pool = list(pool.late_leads if late and pool.late_leads else pool.leads)
+        ordered = [first] + sorted(
+            (x for x in lead_pool if x != first), key=lambda x: (lead_uses[x], lead_pool.index(x))
+        )
+        shown = ordered
         if oid == WIRE_ID and lang in spec.datelines:
             dash = "–" if lang == "vi" else "—"
-            lead = f"{spec.datelines[lang]} (VWire) {dash} {lead}"
+            shown = [f"{spec.datelines[lang]} (VWire) {dash} {x}" for x in ordered]
         extras = list(pool.body) + list(pool.quotes)
-        paragraphs, chosen = _compose_paragraphs(rng, lead, extras, lang, previous[lang])
-        previous[lang].append(chosen)
+        paragraphs, lead_index = _compose_paragraphs(
+            rng, shown, extras, lang, previous[lang], n_body=len(pool.body)
+        )
+        lead_uses[ordered[lead_index]] += 1
+        previous[lang].append(shingles(" ".join(paragraphs), lang))
         numbers[lang] += 1
         drafts.append(
             _Draft(
@@ -395,9 +443,8 @@ def _narrative_drafts(spec: NarrativeSpec, outlets: dict[str, OutletSpec]) -> li
             candidates = [h for h in pool.headlines if h != original.title]
             title = candidates[rng.randrange(len(candidates))]
             first = original.paragraphs[0].replace("(VWire)", f"({outlet.short})", 1)
-            credit = "(Theo Thông tấn Việt – VWire)" if original.language == "vi" else (
-                "(Viet Wire Service)"
-            )
+            vi = original.language == "vi"
+            credit = "(Theo Thông tấn Việt – VWire)" if vi else "(Viet Wire Service)"
             copies.append(
                 _Draft(
                     key=f"{original.key}-copy-{oid}",
@@ -410,7 +457,7 @@ def _narrative_drafts(spec: NarrativeSpec, outlets: dict[str, OutletSpec]) -> li
                     section=original.section,
                     narrative_id=spec.narrative_id,
                     syndicated_from_key=original.key,
-                    byline="Thông tấn Việt" if original.language == "vi" else "Viet Wire Service",
+                    byline="Thông tấn Việt" if vi else "Viet Wire Service",
                     topic=spec.topic,
                 )
             )

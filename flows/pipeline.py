@@ -79,6 +79,11 @@ def mediawatch_run(settings: dict[str, Any], week: str | None = None) -> RunSumm
         status = "completed"
     finally:
         with connection(config.db) as con:
-            writes.finish_run(con, run_id, status, summary.counts | {"failures": summary.failures},
-                              summary.seconds)
+            writes.finish_run(
+                con,
+                run_id,
+                status,
+                summary.counts | {"failures": summary.failures},
+                summary.seconds,
+            )
     return summary

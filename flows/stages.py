@@ -127,7 +127,7 @@ def mark_duplicates(settings: Settings, run_id: str) -> dict:
             )
             for a, o, t, x, p, h in stored
         ]
-        copies = find_duplicates(candidates, threshold=settings.near_duplicate_jaccard)
+        copies = find_duplicates(candidates, threshold=settings.near_duplicate_threshold)
         writes.set_duplicates(
             con, {a.article_id: copies.get(a.article_id) for a in candidates}, run_id
         )
@@ -167,7 +167,7 @@ def embed_articles(settings: Settings, run_id: str) -> dict:
 
 
 def build_narratives(settings: Settings, run_id: str) -> dict:
-    from nlp.narratives import AverageLinkClustering
+    from nlp.narratives import TwoStageClustering
     from nlp.narratives import build_narratives as cluster
 
     model_id = _model_id(settings)
@@ -183,7 +183,11 @@ def build_narratives(settings: Settings, run_id: str) -> dict:
             articles,
             vectors,
             previous=reads.memberships(con),
-            strategy=AverageLinkClustering(settings.narrative_threshold),
+            strategy=TwoStageClustering(
+                settings.narrative_threshold,
+                settings.narrative_merge_threshold,
+                settings.narrative_cross_language_bonus,
+            ),
         )
         writes.replace_narratives(con, result.narratives, result.centroids, model_id, run_id)
         writes.record_lineage(con, result.lineage, run_id)

@@ -46,10 +46,11 @@ class Settings(BaseSettings):
     # is a sentence-transformers model name or path.
     embedding_model: str = "e5-small"
     embedding_batch_size: int = 32
-    # narratives: cosine on E5 vectors (compressed scale: unrelated texts still score ~0.7)
-    narrative_threshold: float = 0.30  # cosine after per-language centring
-    narrative_window_days: int = 14
-    near_duplicate_jaccard: float = 0.8
+    # narratives: cosines after per-language centring (see nlp/narratives.py)
+    narrative_threshold: float = 0.40
+    narrative_merge_threshold: float = 0.45
+    narrative_cross_language_bonus: float = 0.10
+    near_duplicate_threshold: float = 0.8  # share of 3-word chunks in order
     # matching a narrative to a library entry
     match_threshold: float = 0.885
     gap_min_articles: int = 5
