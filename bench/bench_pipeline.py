@@ -31,8 +31,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        settings = load_settings(db=tmp_path / "bench.duckdb", briefs_dir=tmp_path / "briefs",
-                                 work_dir=tmp_path / "work", prefect_home=tmp_path / "prefect")
+        settings = load_settings(
+            db=tmp_path / "bench.duckdb",
+            briefs_dir=tmp_path / "briefs",
+            work_dir=tmp_path / "work",
+            prefect_home=tmp_path / "prefect",
+        )
         configure_prefect(settings.prefect_home)
         from demo.server import serve_demo_outlets
         from flows.pipeline import mediawatch_run

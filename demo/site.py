@@ -192,7 +192,7 @@ def build_site(world: DemoWorld, base_url: str) -> dict[str, Resource]:
                 view = ArticleView(
                     title=a.title,
                     paragraphs=a.paragraphs,
-                    canonical=base_url + a.path,
+                    canonical=a.canonical_url,
                     published_at=a.published_at,
                     byline=a.byline,
                     section_label=label,

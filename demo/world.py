@@ -39,6 +39,17 @@ TRACKING_QUERY = "?utm_source=rss&utm_medium=feed"
 WIRE_ID = "vwire"
 
 
+def public_host(outlet_id: str) -> str:
+    """The fictional public host of a demo outlet (`.example` never resolves)."""
+    return f"{outlet_id}.example"
+
+
+def public_url(outlet_id: str, path: str) -> str:
+    prefix = f"/{outlet_id}"
+    rest = path[len(prefix) :] if path.startswith(prefix + "/") else path
+    return f"https://{public_host(outlet_id)}{rest}"
+
+
 @dataclass(frozen=True)
 class DemoArticle:
     """One item of the demo world, as an outlet publishes it (and the truth behind it)."""
@@ -79,6 +90,15 @@ class DemoArticle:
 
     def url(self, base_url: str) -> str:
         return base_url.rstrip("/") + self.path
+
+    @property
+    def canonical_url(self) -> str:
+        """Where the outlet says the article lives: its own public host, not the demo server.
+
+        Article identity comes from the canonical URL, so it must not change with the port
+        the demo server happens to get; real outlets behave the same way behind mirrors.
+        """
+        return public_url(self.outlet_id, self.path)
 
     def feed_url(self, base_url: str) -> str:
         """The link as the feed gives it (sometimes with tracking parameters)."""

@@ -66,7 +66,7 @@ def mediawatch_run(settings: dict[str, Any], week: str | None = None) -> RunSumm
         stage("register sources", stages.register_sources, config, run_id, outlets)
         acquired, _ = stage("fetch feeds", stages.fetch_feeds, config, run_id, outlets)
         acquired, _ = stage("fetch pages", stages.fetch_pages, config, run_id, outlets, acquired)
-        acquired, _ = stage("extract", stages.extract_articles, config, run_id, acquired)
+        acquired, _ = stage("extract", stages.extract_articles, config, run_id, outlets, acquired)
         stage("store articles", stages.store_articles, config, run_id, acquired)
         stage("find duplicates", stages.mark_duplicates, config, run_id)
         stage("identify languages", stages.identify_languages, config, run_id)

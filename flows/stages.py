@@ -84,12 +84,16 @@ def fetch_pages(
     return acquired, {"pages_fetched": len(pages), "pages_failed": len(failed)}
 
 
-def extract_articles(settings: Settings, run_id: str, acquired: Acquired) -> tuple[Acquired, dict]:
+def extract_articles(
+    settings: Settings, run_id: str, outlets: list[Outlet], acquired: Acquired
+) -> tuple[Acquired, dict]:
     from crawlers.extract import extract_page
 
+    # an outlet's canonical links are trusted only on its own allowed domains
+    hosts = {o.outlet_id: o.allowed_domains for o in outlets}
     articles, empty = [], 0
     for page in acquired.pages:
-        article = extract_page(page)
+        article = extract_page(page, allowed_hosts=hosts.get(page.outlet_id, ()))
         if article is None:
             empty += 1
             acquired.failures["page: NoArticle"] += 1

@@ -113,7 +113,7 @@ def narrative_activity(
         )
         SELECT n.narrative_id, n.label, n.keywords, n.first_seen_at, n.last_seen_at,
                n.article_count AS total_articles, n.origin_article_id,
-               o.title AS origin_title, o.url AS origin_url, os.name AS origin_outlet,
+               o.title AS origin_title, o.canonical_url AS origin_url, os.name AS origin_outlet,
                count(*) FILTER (WHERE m.published_at >= $start AND m.published_at < $end)
                    AS articles,
                count(*) FILTER (WHERE m.published_at >= $prev AND m.published_at < $start)
@@ -151,7 +151,8 @@ def narrative_headlines(
             """
         SELECT narrative_id, article_id, title, url, outlet_name, language, published_at
         FROM (
-            SELECT nm.narrative_id, a.article_id, a.title, a.url, s.name AS outlet_name,
+            SELECT nm.narrative_id, a.article_id, a.title, a.canonical_url AS url,
+                   s.name AS outlet_name,
                    a.language, a.published_at,
                    row_number() OVER (PARTITION BY nm.narrative_id, a.outlet_id
                                       ORDER BY nm.similarity DESC, a.article_id) AS per_outlet
@@ -313,7 +314,8 @@ def narrative_detail(con: duckdb.DuckDBPyConnection, narrative_id: str) -> dict[
     detail = found[0]
     detail["articles"] = _dicts(
         con.execute(
-            "SELECT a.article_id, a.title, a.url, a.published_at, a.language, a.outlet_id,"
+            "SELECT a.article_id, a.title, a.canonical_url AS url, a.published_at, a.language,"
+            " a.outlet_id,"
             " s.name AS outlet_name, s.country, s.scope, a.duplicate_of, nm.similarity"
             " FROM narrative_members nm JOIN articles a USING (article_id)"
             " LEFT JOIN sources s USING (outlet_id)"
@@ -330,7 +332,8 @@ def search_articles_by_vector(
 ) -> list[dict[str, Any]]:
     return _dicts(
         con.execute(
-            "SELECT a.article_id, a.title, a.url, a.published_at, a.language, a.outlet_id,"
+            "SELECT a.article_id, a.title, a.canonical_url AS url, a.published_at, a.language,"
+            " a.outlet_id,"
             " nm.narrative_id, list_cosine_similarity(e.vector, ?::FLOAT[]) AS score"
             " FROM articles a JOIN embeddings e ON e.content_hash = a.content_hash"
             " AND e.model_id = ? LEFT JOIN narrative_members nm USING (article_id)"

@@ -130,16 +130,16 @@ def insert_fetch_log(
     _insert(con, "fetch_log", rows, f"ON CONFLICT (run_id, kind, url) DO UPDATE SET {sets}")
 
 
+# Columns a re-fetch may change. Left out on purpose: the fetch URL (the same article reached
+# through another link is the same article), and the language and duplicate marks, which
+# later stages own (set_languages, set_duplicates).
 _ARTICLE_CONTENT = [
     "title",
     "text",
     "published_at",
-    "language",
     "byline",
     "content_hash",
-    "duplicate_of",
     "canonical_url",
-    "url",
     "outlet_id",
 ]
 

@@ -53,7 +53,7 @@ def test_outlet_records_point_at_the_live_server(site):
     assert len(site.outlets) >= 12
     for outlet in site.outlets:
         assert outlet.homepage == f"{site.base_url}/{outlet.outlet_id}/"
-        assert outlet.allowed_domains == ("127.0.0.1",)
+        assert outlet.allowed_domains == ("127.0.0.1", f"{outlet.outlet_id}.example")
         assert outlet.requests_per_second == 50
         assert len(outlet.feeds) == 1 and outlet.feeds[0].startswith(site.base_url)
     formats = {urlsplit(o.feeds[0]).path.rsplit("/", 1)[-1] for o in site.outlets}
@@ -111,7 +111,7 @@ def test_tracking_parameters_serve_the_same_page(site):
     _, _, plain = fetch(article.url(site.base_url))
     _, _, tracked = fetch(article.feed_url(site.base_url))
     assert plain == tracked
-    assert f'<link rel="canonical" href="{article.url(site.base_url)}">'.encode() in plain
+    assert f'<link rel="canonical" href="{article.canonical_url}">'.encode() in plain
 
 
 def test_broken_pages_are_served_as_documented(site):
@@ -151,7 +151,7 @@ def test_article_pages_have_canonical_and_published_time(site):
         resource = site.resources[a.path]
         assert resource.status == 200 and resource.content_type == "text/html; charset=utf-8"
         page = resource.body.decode()
-        canonical = a.url(site.base_url)
+        canonical = a.canonical_url
         assert f'<html lang="{a.language}">' in page
         assert f'<link rel="canonical" href="{canonical}">' in page
         assert f'<meta property="og:url" content="{canonical}">' in page
