@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 UV     := $(VENV)/bin/uv
 
-.PHONY: demo test install install-dev lint bench clean
+.PHONY: demo test install install-dev chromium lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ install-dev: $(UV)
 demo: install
 	$(VENV)/bin/mediawatch run
 
-test: install-dev
+# Browser tests use Debian's Chromium (never `playwright install`, which downloads).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null; }
+
+test: install-dev chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 

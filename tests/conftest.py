@@ -30,3 +30,43 @@ def prefect_harness(tmp_path_factory):
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium driven by Playwright (never `playwright install`)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed: `apt-get install chromium` (make test does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh page whose requests may only reach 127.0.0.1 and file: URLs."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    remote: list[str] = []
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(("file:", "data:", "http://127.0.0.1", "about:")):
+            return route.continue_()
+        remote.append(url)
+        return route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.remote_requests = remote  # tests can assert that nothing remote was asked for
+    yield page
+    context.close()
