@@ -70,3 +70,25 @@ def page(chromium):
     page.remote_requests = remote  # tests can assert that nothing remote was asked for
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory, prefect_harness):
+    """One full `mediawatch run` on all the demo outlets, shared by every test that reads it.
+
+    Returns (settings, world, summary). Tests must only read this store (copy the file to
+    write). The demo world gives the ground truth (planted narratives, broken pages).
+    """
+    from demo.server import serve_demo_outlets
+    from flows.pipeline import mediawatch_run
+    from mediawatch.settings import load_settings
+
+    tmp = tmp_path_factory.mktemp("demo-store")
+    settings = load_settings(db=tmp / "demo.duckdb", briefs_dir=tmp / "briefs",
+                             work_dir=tmp / "work")
+    with serve_demo_outlets() as site:
+        registry = site.write_sources_yaml(tmp / "sources.yaml")
+        settings = settings.model_copy(update={"sources": registry})
+        summary = mediawatch_run(settings.model_dump(mode="json"))
+        world = site.world
+    return settings, world, summary
