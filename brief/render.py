@@ -1,4 +1,8 @@
-"""Rendering the weekly brief to HTML (one self-contained file) and Markdown."""
+"""Rendering the weekly brief: HTML (one self-contained file), Markdown, and PDF (WeasyPrint).
+
+The brief reads the store and writes files; its only write to the store is the `briefs` row
+that records which runs a brief was built from.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
+from brief import charts
 from brief.model import BriefData, collect
 from mediawatch.weeks import Week, WeekError, last_complete_week, parse_week
 from store import writes
-from store.db import connection
+from store.db import StoreError, connection
 
-FORMATS = ("html", "md")
+FORMATS = ("html", "md", "pdf")
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class BriefError(RuntimeError):
+    """The brief cannot be written as asked (output folder, PDF engine missing, ...)."""
 
 
 @dataclass
@@ -28,41 +38,60 @@ class BriefWritten:
 
 
 def resolve_week(week: str | None, timezone: str, now: datetime | None = None) -> Week:
+    """The week asked for, or the last complete one; a week that has not started is refused."""
     now = now or datetime.now(UTC)
     if week is None:
         return last_complete_week(timezone, now)
     parsed = parse_week(week, timezone)
     if parsed.start > now:
-        raise WeekError(f"week {parsed.label} has not started yet")
+        raise WeekError(
+            f"week {parsed.label} has not started yet (the last complete week is "
+            f"{last_complete_week(timezone, now).label})"
+        )
     return parsed
 
 
 def render_brief(
     settings: Any,
     week: str | None = None,
-    formats: tuple[str, ...] = FORMATS,
+    formats: tuple[str, ...] = ("html", "md"),
     run_id: str | None = None,
 ) -> BriefWritten:
-    """Write the brief of a week into settings.briefs_dir and record it in `briefs`."""
+    """Write the brief of a week into settings.briefs_dir and record each file in `briefs`."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise ValueError(f"unknown brief format {unknown[0]!r} (choose from {', '.join(FORMATS)})")
+        raise BriefError(
+            f"unknown brief format {unknown[0]!r} (choose from {', '.join(FORMATS)})"
+        )
     target = resolve_week(week, settings.timezone)
-    with connection(settings.db) as con:
-        data = collect(con, target, settings)
-        out = Path(settings.briefs_dir)
+    db = Path(settings.db)
+    if not db.exists():
+        raise StoreError(f"database {db} does not exist (run `mediawatch run` first)")
+    out = Path(settings.briefs_dir)
+    try:
         out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BriefError(f"cannot write briefs into {out}: {exc.strerror or exc}") from exc
+    with connection(db) as con:
+        data = collect(con, target, settings)
         written = BriefWritten(week=target.label, gaps=len(data.gaps))
+        html = render_text(data, "html") if {"html", "pdf"} & set(formats) else ""
         for fmt in formats:
-            text = render_text(data, fmt)
+            if fmt == "pdf":
+                content = html_to_pdf(html)
+            else:
+                content = (html if fmt == "html" else render_text(data, fmt)).encode("utf-8")
             path = out / f"brief-{target.label}.{fmt}"
-            path.write_text(text, encoding="utf-8")
+            try:
+                path.write_bytes(content)
+            except OSError as exc:
+                raise BriefError(f"cannot write {path}: {exc.strerror or exc}") from exc
             writes.record_brief(
                 con,
                 target.label,
                 fmt,
                 str(path),
-                hashlib.sha256(text.encode()).hexdigest(),
+                hashlib.sha256(content).hexdigest(),
                 data.runs_read,
                 run_id or "manual",
             )
@@ -71,31 +100,67 @@ def render_brief(
 
 
 def render_text(data: BriefData, fmt: str) -> str:
-    env = _environment(fmt)
-    template = env.get_template(f"brief.{fmt}.j2")
+    """The brief as HTML or Markdown text (same data, same bytes)."""
+    template = _environment(fmt).get_template(f"brief.{fmt}.j2")
     return template.render(b=data, css=_css() if fmt == "html" else "")
+
+
+class _OfflineFetcher:
+    """WeasyPrint's URL fetcher: the brief loads nothing, so every request is refused."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def __call__(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        return self.fetch(url)
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        from weasyprint.urls import URLFetchingError
+
+        self.refused.append(url)
+        raise URLFetchingError(f"the brief loads nothing remote: {url}")
+
+
+def html_to_pdf(html: str) -> bytes:
+    """PDF of the brief's HTML with WeasyPrint, offline (Debian's fonts, no fetches)."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: Pango missing from the system
+        raise BriefError(
+            "PDF needs WeasyPrint and the Pango library (Debian: libpango-1.0-0, "
+            f"libpangoft2-1.0-0): {str(exc).splitlines()[0]}"
+        ) from exc
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_OfflineFetcher())
+    # a fixed identifier and no dates: the same HTML gives the same PDF
+    return document.write_pdf(pdf_identifier=b"mediawatch-brief", uncompressed_pdf=False)
 
 
 def _environment(fmt: str) -> Environment:
     env = Environment(
         loader=PackageLoader("brief", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False)
-        if fmt == "html"
-        else False,
+        autoescape=fmt == "html",
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     env.filters["md"] = md_escape
-    env.filters["spark"] = sparkline_svg
     env.filters["pct"] = lambda x: "n/a" if x is None else f"{100 * x:.0f}%"
     env.filters["count"] = count_noun
     env.filters["na"] = lambda x: "n/a" if x is None else x
     env.filters["signed"] = lambda x: f"{x:+d}"
-    env.filters["bars"] = bars_svg
     env.filters["safe_url"] = safe_url
+    env.filters["md_url"] = md_url
+    env.filters["short_week"] = charts.short_week
+    env.filters["day"] = lambda d, tz: d.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M")
+    env.globals["charts"] = charts
     return env
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
 
 
 def count_noun(n: int, noun: str, plural: str | None = None) -> str:
@@ -115,45 +180,16 @@ def md_escape(value: Any) -> str:
 def safe_url(value: Any) -> str:
     """Only http(s) links leave the brief; anything else (javascript:, data:) becomes '#'."""
     url = str(value or "").strip()
-    return url if re.match(r"^https?://", url, re.IGNORECASE) else "#"
+    return url if re.fullmatch(r"https?://[^\s\x00-\x1f\x7f]+", url, re.IGNORECASE) else "#"
 
 
-def sparkline_svg(values: list[int], width: int = 120, height: int = 28) -> Markup:
-    """A small inline SVG of weekly volumes (no scripts, no remote resources)."""
-    top = max(values) or 1
-    step = width / max(len(values), 1)
-    bars = []
-    for k, v in enumerate(values):
-        h = max(1.0, (height - 4) * v / top) if v else 0
-        bars.append(
-            f'<rect x="{k * step + 1:.1f}" y="{height - h:.1f}" width="{step - 2:.1f}" '
-            f'height="{h:.1f}"><title>{v}</title></rect>'
-        )
-    return Markup(
-        f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-label="weekly volume: {escape(", ".join(map(str, values)))}">'
-        + "".join(bars)
-        + "</svg>"
-    )
+_MD_URL_SPECIAL = {c: f"%{ord(c):02X}" for c in "()[]<>\\`"}
 
 
-def bars_svg(pairs: list[tuple[str, int]], width: int = 360) -> Markup:
-    """A horizontal bar chart of (label, count) pairs as inline SVG."""
-    total = sum(n for _, n in pairs) or 1
-    row = 20
-    parts = []
-    for k, (label, n) in enumerate(pairs):
-        w = (width - 140) * n / total
-        parts.append(
-            f'<text x="0" y="{k * row + 14}">{escape(label)}</text>'
-            f'<rect x="60" y="{k * row + 4}" width="{w:.1f}" height="12"></rect>'
-            f'<text x="{64 + w:.1f}" y="{k * row + 14}">{n} ({100 * n / total:.0f}%)</text>'
-        )
-    return Markup(
-        f'<svg class="bars" viewBox="0 0 {width} {row * len(pairs) + 4}" width="{width}" '
-        f'height="{row * len(pairs) + 4}" role="img">' + "".join(parts) + "</svg>"
-    )
+def md_url(value: Any) -> str:
+    """A safe URL as a Markdown link target: brackets percent-encoded, so it cannot end early."""
+    return "".join(_MD_URL_SPECIAL.get(c, c) for c in safe_url(value))
 
 
 def _css() -> Markup:
-    return Markup((Path(__file__).parent / "templates" / "brief.css").read_text(encoding="utf-8"))
+    return Markup((TEMPLATES / "brief.css").read_text(encoding="utf-8"))

@@ -1,12 +1,17 @@
 """Main text and metadata of an article page: title, text, date, byline, language, canonical.
 
-trafilatura does the text (favouring precision: menus, related links, comments and
-footers must not reach the narratives). When it finds nothing, fallbacks are tried in
-order, and only for pages that say they are articles (og:type, JSON-LD, an <article>
-element) or that a feed pointed to, because the generous fallbacks would otherwise turn
-index pages into "articles":
+trafilatura does the text, favouring precision: menus, related links, comments and
+footers must not reach the narratives. Precision mode sometimes drops whole parts of an
+article, though; when its text is short, a second, balanced pass is run and wins if it
+finds at least twice as much (measured in bench/bench_extraction.py: on the development
+halves of both benchmarks this kept precision mode's precision and recovered most of the
+recall that balanced mode has).
 
-    trafilatura (precision) -> trafilatura (recall) -> trafilatura baseline
+When that finds nothing usable, fallbacks are tried in order, and only for pages that say
+they are articles (og:type, JSON-LD, an <article> element) or that a feed pointed to,
+because the generous fallbacks would otherwise turn index pages into "articles":
+
+    trafilatura (recall) -> trafilatura baseline -> JSON-LD articleBody
         -> the page's description -> the feed item's summary
 
 Dates: the page's own machine-readable publication time first (article:published_time,
@@ -39,6 +44,10 @@ log = logging.getLogger(__name__)
 # enough text that it is unlikely to be an index page's leftovers.
 MIN_CHARS_DECLARED_ARTICLE = 40
 MIN_CHARS_OTHER = 250
+# Precision mode's text shorter than this gets a second, balanced pass, which wins when it
+# is more than 1 / BALANCED_RATIO times as long (both chosen on the benchmarks' dev halves).
+SECOND_PASS_BELOW_CHARS = 2000
+BALANCED_RATIO = 0.5
 ARTICLE_TYPES = frozenset(
     {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "blogposting",
      "opinionnewsarticle", "report", "liveblogposting", "backgroundnewsarticle"}
@@ -109,6 +118,8 @@ class PageMeta:
     language: str | None = None
     canonical: str | None = None
     description: str | None = None
+    # the longest JSON-LD articleBody (some CMSs put the whole text there)
+    ld_body: str | None = None
     declares_article: bool = False
     # the page has <article> elements and they hold (almost) no text: a shell whose story
     # is missing (removed, or rendered by JavaScript)
@@ -144,16 +155,25 @@ def extract_pages(
 
 def _extract(page: Page, allowed_hosts: tuple[str, ...]) -> tuple[Article | None, str | None]:
     try:
-        extracted = extract_html(
-            page.body,
-            page.final_url,
-            page.feed_item,
-            content_type=page.content_type,
-            allowed_hosts=allowed_hosts,
-        )
+        article, _ = extract_for_store(page, allowed_hosts=allowed_hosts)
     except ExtractionError as exc:
         return None, exc.reason
-    return _article(page, extracted), None
+    return article, None
+
+
+def extract_for_store(
+    page: Page, *, allowed_hosts: Iterable[str] = ()
+) -> tuple[Article, ExtractedArticle]:
+    """The `Article` the crawler stores for a page, and how it was found (method, date
+    source); raises `ExtractionError`. `mediawatch extract` shows exactly this."""
+    extracted = extract_html(
+        page.body,
+        page.final_url,
+        page.feed_item,
+        content_type=page.content_type,
+        allowed_hosts=tuple(allowed_hosts),
+    )
+    return _article(page, extracted), extracted
 
 
 def extract_html(
@@ -170,7 +190,7 @@ def extract_html(
     if not text_html.strip():
         raise ExtractionError("empty page")
     meta = read_page_meta(text_html, naive_tz=naive_tz)
-    document = _trafilatura(text_html, url, favor_precision=True)
+    document = _trafilatura(text_html, url, mode="precision")
     title = _headline(document, meta, hints)
     text, method = _main_text(text_html, url, document, meta, hints, title)
     published_at, date_source = choose_date(
@@ -245,7 +265,8 @@ def _article(page: Page, extracted: ExtractedArticle) -> Article:
 # --------------------------------------------------------------------------- text
 
 
-def _trafilatura(html: str, url: str, *, favor_precision: bool) -> Any:
+def _trafilatura(html: str, url: str, *, mode: str) -> Any:
+    """trafilatura's document in `mode` precision, balanced or recall (None if it failed)."""
     import trafilatura  # here, not at the top: it costs ~0.4 s to import (CLI start-up)
 
     try:
@@ -253,8 +274,8 @@ def _trafilatura(html: str, url: str, *, favor_precision: bool) -> Any:
             html,
             url=url,
             with_metadata=True,
-            favor_precision=favor_precision,
-            favor_recall=not favor_precision,
+            favor_precision=mode == "precision",
+            favor_recall=mode == "recall",
             include_comments=False,
             include_tables=True,
             include_images=False,
@@ -279,11 +300,17 @@ def _main_text(
     """(text, method) or `ExtractionError`; fallbacks only for pages that claim an article."""
     minimum = MIN_CHARS_DECLARED_ARTICLE if meta.declares_article else MIN_CHARS_OTHER
     text = _drop_title_line(_clean_text(document.text if document else ""), title)
+    method = "trafilatura"
+    if not meta.hollow_article and len(text) < SECOND_PASS_BELOW_CHARS:
+        balanced = _trafilatura(html, url, mode="balanced")
+        balanced_text = _drop_title_line(_clean_text(balanced.text if balanced else ""), title)
+        if len(text) < BALANCED_RATIO * len(balanced_text):
+            text, method = balanced_text, "balanced"
     if meta.hollow_article:
         # whatever trafilatura found lies outside the page's own (empty) <article>: chrome
         text = ""
     elif len(text) >= minimum:
-        return text, "trafilatura"
+        return text, method
     headlines = (title, hints.title if hints else None)
     for method, candidate in _fallbacks(html, url, meta, hints):
         candidate = _drop_title_line(_clean_text(candidate), title)
@@ -308,7 +335,7 @@ def _fallbacks(
     article, acceptable as a last resort (but not when they only repeat the headline).
     """
     if meta.declares_article and not meta.hollow_article:
-        recall = _trafilatura(html, url, favor_precision=False)
+        recall = _trafilatura(html, url, mode="recall")
         yield "recall", recall.text if recall else ""
         from trafilatura import baseline
 
@@ -318,6 +345,7 @@ def _fallbacks(
             baseline_text = ""
         yield "baseline", baseline_text
     if meta.declares_article:
+        yield "json-ld", meta.ld_body or ""
         yield "description", meta.description or ""
     if hints is not None:
         yield "feed-summary", hints.summary
@@ -381,6 +409,7 @@ def read_page_meta(html: str, *, naive_tz: tzinfo = UTC) -> PageMeta:
         ),
         canonical=_first(*_canonical_links(tree), metas.get("og:url")),
         description=_first(metas.get("og:description"), metas.get("description")),
+        ld_body=_ld_body(ld_items),
         declares_article=og_type == "article" or bool(ld_items) or bool(articles),
         hollow_article=bool(articles) and _text_length(articles) < MIN_CHARS_DECLARED_ARTICLE,
     )
@@ -431,6 +460,26 @@ def _walk_ld(data: Any) -> Iterator[dict[str, Any]]:
 def _is_article_type(value: Any) -> bool:
     types = value if isinstance(value, list) else [value]
     return any(isinstance(kind, str) and kind.lower() in ARTICLE_TYPES for kind in types)
+
+
+def _ld_body(items: list[dict[str, Any]]) -> str | None:
+    bodies = [item.get("articleBody") for item in items]
+    texts = [body.strip() for body in bodies if isinstance(body, str) and body.strip()]
+    if not texts:
+        return None
+    longest = max(texts, key=len)
+    # some CMSs put HTML in it
+    return _html_fragment_text(longest) if "<" in longest else longest
+
+
+def _html_fragment_text(fragment: str) -> str:
+    try:
+        element = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (ValueError, lxml.etree.ParserError):
+        return fragment
+    for block in element.iter("p", "br", "div", "li", "h2", "h3", "h4"):
+        block.tail = "\n" + (block.tail or "")
+    return element.text_content()
 
 
 def _ld_author(item: dict[str, Any]) -> str | None:

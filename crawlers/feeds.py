@@ -26,9 +26,9 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -38,7 +38,7 @@ import httpx
 
 from crawlers import encoding, errors
 from crawlers.encoding import http_charset
-from crawlers.httpfetch import HttpResult, fetch, make_client
+from crawlers.httpfetch import HttpResult, conditional_headers, fetch_with_retries, make_client
 from mediawatch.records import FeedItem, FetchRecord, Outlet
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ _XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._:-]+)[\"
 _XML_DECL_ANY_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 _WHITESPACE_RE = re.compile(r"\s+")
 _JSON_FEED_PREFIX = "https://jsonfeed.org/version/"
+NOT_MODIFIED = "not modified"  # the message of a 304 answer to a conditional GET
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,23 @@ class ParsedFeed:
 # --------------------------------------------------------------------------- public API
 
 
+Validators = tuple[str | None, str | None]  # (ETag, Last-Modified) of a feed
+
+
+@dataclass
+class FeedsRead:
+    """What `read_feeds` found: items, one record per feed, and each feed's new validators.
+
+    `validators` has an entry for every feed that answered 200 with an ETag or a
+    Last-Modified: keep them (once the items are safely stored) and pass them back next
+    time so an unchanged feed answers 304 and costs nothing.
+    """
+
+    items: list[FeedItem] = field(default_factory=list)
+    records: list[FetchRecord] = field(default_factory=list)
+    validators: dict[tuple[str, str], Validators] = field(default_factory=dict)
+
+
 def fetch_feed(
     outlet: Outlet,
     feed_url: str,
@@ -70,20 +88,70 @@ def fetch_feed(
     max_bytes: int,
     user_agent: str,
     client: httpx.Client | None = None,
+    validators: Validators | None = None,
+    retry_times: int = 0,
+    backoff_s: float = 1.0,
 ) -> tuple[list[FeedItem], FetchRecord]:
     """Download and read one feed. Never raises; see the module docstring for the record.
 
     `client` lets `fetch_feeds` share one connection pool; without it a client is made here.
+    With `validators` the request is conditional: a 304 is a record with status 304, no
+    error, the message "not modified", and no items.
     """
+    items, record, _ = _fetch_feed(
+        outlet,
+        feed_url,
+        timeout_s=timeout_s,
+        max_bytes=max_bytes,
+        user_agent=user_agent,
+        client=client,
+        validators=validators,
+        retry_times=retry_times,
+        backoff_s=backoff_s,
+    )
+    return items, record
+
+
+def _fetch_feed(
+    outlet: Outlet,
+    feed_url: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    user_agent: str,
+    client: httpx.Client | None,
+    validators: Validators | None,
+    retry_times: int,
+    backoff_s: float,
+) -> tuple[list[FeedItem], FetchRecord, Validators | None]:
+    headers = conditional_headers(*validators) if validators else None
     try:
         if client is None:
             with make_client(timeout_s=timeout_s, user_agent=user_agent) as own_client:
-                response = fetch(own_client, feed_url, timeout_s=timeout_s, max_bytes=max_bytes)
+                response = fetch_with_retries(
+                    own_client,
+                    feed_url,
+                    timeout_s=timeout_s,
+                    max_bytes=max_bytes,
+                    headers=headers,
+                    retry_times=retry_times,
+                    backoff_s=backoff_s,
+                )
         else:
-            response = fetch(client, feed_url, timeout_s=timeout_s, max_bytes=max_bytes)
+            response = fetch_with_retries(
+                client,
+                feed_url,
+                timeout_s=timeout_s,
+                max_bytes=max_bytes,
+                headers=headers,
+                retry_times=retry_times,
+                backoff_s=backoff_s,
+            )
         if response.error_class is not None:
             log.warning("feed %s: %s (%s)", feed_url, response.error_class, response.error_message)
-            return [], _record(outlet, response, response.error_class, response.error_message)
+            return [], _record(outlet, response, response.error_class, response.error_message), None
+        if response.not_modified:
+            return [], _record(outlet, response, None, NOT_MODIFIED), None
         parsed = parse_feed(
             response.body,
             outlet_id=outlet.outlet_id,
@@ -105,8 +173,10 @@ def fetch_feed(
             error_class=errors.INTERNAL_ERROR,
             error_message=f"{type(exc).__name__}: {exc}",
         )
-        return [], record
-    return parsed.items, _feed_record(outlet, feed_url, response, parsed)
+        return [], record, None
+    record = _feed_record(outlet, feed_url, response, parsed)
+    new_validators = response.validators if record.ok and any(response.validators) else None
+    return parsed.items, record, new_validators
 
 
 def fetch_feeds(
@@ -117,17 +187,41 @@ def fetch_feeds(
     user_agent: str,
     max_workers: int = 8,
 ) -> tuple[list[FeedItem], list[FetchRecord]]:
+    """Every feed of every enabled outlet (unconditional GETs): `read_feeds` without state."""
+    found = read_feeds(
+        outlets,
+        timeout_s=timeout_s,
+        max_bytes=max_bytes,
+        user_agent=user_agent,
+        max_workers=max_workers,
+    )
+    return found.items, found.records
+
+
+def read_feeds(
+    outlets: Iterable[Outlet],
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    user_agent: str,
+    validators: Mapping[tuple[str, str], Validators] | None = None,
+    retry_times: int = 0,
+    backoff_s: float = 1.0,
+    max_workers: int = 8,
+) -> FeedsRead:
     """Every feed of every enabled outlet: outlets in parallel, each outlet's feeds in turn.
 
     One outlet's feeds are fetched one after another, spaced by its rate limit, because they
     usually live on one server; different outlets run concurrently in a thread pool. Results
     come back in registry order whatever the completion order, so runs are reproducible.
     Items are de-duplicated per outlet by URL (the same story is often in several section
-    feeds); the first feed that lists it wins.
+    feeds); the first feed that lists it wins. `validators` ({(outlet id, feed url):
+    (ETag, Last-Modified)}) make the requests conditional.
     """
     active = [outlet for outlet in outlets if outlet.enabled and outlet.feeds]
+    found = FeedsRead()
     if not active:
-        return [], []
+        return found
     with (
         make_client(timeout_s=timeout_s, user_agent=user_agent) as client,
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="feeds") as pool,
@@ -140,16 +234,18 @@ def fetch_feeds(
                 max_bytes=max_bytes,
                 user_agent=user_agent,
                 client=client,
+                validators=validators or {},
+                retry_times=retry_times,
+                backoff_s=backoff_s,
             )
             for outlet in active
         ]
         per_outlet = [future.result() for future in futures]
-    items: list[FeedItem] = []
-    records: list[FetchRecord] = []
-    for outlet_items, outlet_records in per_outlet:
-        items.extend(outlet_items)
-        records.extend(outlet_records)
-    return items, records
+    for outlet_items, outlet_records, outlet_validators in per_outlet:
+        found.items.extend(outlet_items)
+        found.records.extend(outlet_records)
+        found.validators.update(outlet_validators)
+    return found
 
 
 def parse_feed(
@@ -177,31 +273,46 @@ def parse_feed(
 
 
 def _fetch_outlet_feeds(
-    outlet: Outlet, *, timeout_s: float, max_bytes: int, user_agent: str, client: httpx.Client
-) -> tuple[list[FeedItem], list[FetchRecord]]:
+    outlet: Outlet,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    user_agent: str,
+    client: httpx.Client,
+    validators: Mapping[tuple[str, str], Validators],
+    retry_times: int,
+    backoff_s: float,
+) -> tuple[list[FeedItem], list[FetchRecord], dict[tuple[str, str], Validators]]:
     interval = 1.0 / outlet.requests_per_second if outlet.requests_per_second > 0 else 0.0
     items: list[FeedItem] = []
     records: list[FetchRecord] = []
+    new_validators: dict[tuple[str, str], Validators] = {}
     seen: set[str] = set()
     last_start: float | None = None
     for feed_url in dict.fromkeys(outlet.feeds):  # a feed listed twice is fetched once
         if last_start is not None:
             time.sleep(max(0.0, last_start + interval - time.monotonic()))
         last_start = time.monotonic()
-        feed_items, record = fetch_feed(
+        key = (outlet.outlet_id, feed_url)
+        feed_items, record, answered = _fetch_feed(
             outlet,
             feed_url,
             timeout_s=timeout_s,
             max_bytes=max_bytes,
             user_agent=user_agent,
             client=client,
+            validators=validators.get(key),
+            retry_times=retry_times,
+            backoff_s=backoff_s,
         )
         records.append(record)
+        if answered is not None:
+            new_validators[key] = answered
         for item in feed_items:
             if item.url not in seen:
                 seen.add(item.url)
                 items.append(item)
-    return items, records
+    return items, records, new_validators
 
 
 def _record(

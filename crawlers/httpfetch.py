@@ -5,15 +5,17 @@ than through the scrapy crawl: one request each, no link following. This module 
 way such a request can end into an `HttpResult` whose `error_class` follows the convention
 in `crawlers.errors`, so callers never handle transport exceptions themselves.
 
-Conditional GET slots in here: pass `If-None-Match` / `If-Modified-Since` in `headers`; a
-304 comes back as a result with status 304, no body and no error.
+Conditional GET: pass `If-None-Match` / `If-Modified-Since` in `headers` (see
+`conditional_headers`); a 304 comes back as a result with status 304, no body and no error.
+`fetch_with_retries` retries what may pass (5xx, 408, 429, timeouts, connection errors) with
+exponential backoff, honouring a numeric Retry-After.
 """
 
 from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,6 +24,8 @@ import httpx
 from crawlers import errors
 
 MAX_REDIRECTS = 5
+MAX_BACKOFF_S = 60.0
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,15 @@ class HttpResult:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304 and self.error_class is None
+
+    @property
+    def validators(self) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) the server gave, to send back next time."""
+        return self.headers.get("etag") or None, self.headers.get("last-modified") or None
 
 
 def make_client(*, timeout_s: float, user_agent: str) -> httpx.Client:
@@ -153,3 +166,72 @@ def _is_dns_failure(exc: BaseException) -> bool:
         current = current.__cause__ or current.__context__
     text = str(exc).lower()
     return "name or service not known" in text or "name resolution" in text
+
+
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since for the validators a server gave last time."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def is_transient(error_class: str | None, status: int | None = None) -> bool:
+    """A failure that may pass if asked again later (not a 404, a robots.txt ban, ...)."""
+    if error_class is None:
+        return False
+    if error_class.startswith("HTTPError"):
+        return status is not None and status in RETRY_STATUSES
+    return error_class in (
+        errors.TIMEOUT,
+        errors.CONNECTION_ERROR,
+        errors.DNS_ERROR,
+        errors.CRAWL_ABORTED,
+        errors.INTERNAL_ERROR,
+    )
+
+
+def fetch_with_retries(
+    client: httpx.Client,
+    url: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+    retry_times: int = 0,
+    backoff_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HttpResult:
+    """`fetch`, tried again up to `retry_times` times while the failure is transient.
+
+    The n-th retry waits `backoff_s * 2**(n-1)` seconds, or the server's numeric
+    Retry-After if longer (both capped at a minute). The last result is returned; when it
+    is still a failure after retries, its message says how many attempts were made.
+    """
+    attempt = 0
+    while True:
+        result = fetch(client, url, timeout_s=timeout_s, max_bytes=max_bytes, headers=headers)
+        if attempt >= retry_times or not is_transient(result.error_class, result.status):
+            break
+        attempt += 1
+        delay = backoff_s * 2 ** (attempt - 1)
+        retry_after = result.headers.get("retry-after", "").strip()
+        if retry_after.isdigit():
+            delay = max(delay, float(retry_after))
+        sleep(min(delay, MAX_BACKOFF_S))
+    if attempt and result.error_class is not None:
+        message = f"{result.error_message} (after {attempt + 1} attempts)"
+        return HttpResult(
+            url=result.url,
+            final_url=result.final_url,
+            status=result.status,
+            body=result.body,
+            headers=result.headers,
+            elapsed_ms=result.elapsed_ms,
+            fetched_at=result.fetched_at,
+            error_class=result.error_class,
+            error_message=message,
+        )
+    return result

@@ -37,12 +37,24 @@ STARTUP_ALLOWANCE_S = 60.0
 
 @dataclass(frozen=True)
 class CrawlOptions:
-    """Retry policy for the page crawl (not yet in Settings; defaults are polite)."""
+    """Retry policy and limits of one page crawl; `from_settings` is what a run uses."""
 
     retry_times: int = 2
     retry_backoff_s: float = 2.0
     crawl_timeout_s: float | None = None  # None: estimated from the work and rate limits
     keep_files: bool = False  # keep the job, results and bodies for inspection
+    http_cache_dir: Path | None = None  # development only: scrapy's HTTP cache
+    http_cache_expiration_s: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CrawlOptions:
+        return cls(
+            retry_times=settings.crawl_retry_times,
+            retry_backoff_s=settings.crawl_retry_backoff_s,
+            crawl_timeout_s=settings.crawl_timeout_s,
+            http_cache_dir=settings.http_cache_dir,
+            http_cache_expiration_s=settings.http_cache_expiration_s,
+        )
 
 
 def fetch_pages(
@@ -59,7 +71,7 @@ def fetch_pages(
     'robots') come first, then one record per request; pages and records are in request
     order, whatever order the crawl finished them in.
     """
-    options = options or CrawlOptions()
+    options = options or CrawlOptions.from_settings(settings)
     by_outlet = {outlet.outlet_id: outlet for outlet in outlets}
     wanted, records = _plan(requests, by_outlet)
     if not wanted:
@@ -126,6 +138,8 @@ def _job(
             "concurrency_per_domain": settings.crawl_concurrency_per_domain,
             "retry_times": options.retry_times,
             "retry_backoff_s": options.retry_backoff_s,
+            "http_cache_dir": str(options.http_cache_dir) if options.http_cache_dir else None,
+            "http_cache_expiration_s": options.http_cache_expiration_s,
         },
         "results": str(run_dir / "results.jsonl"),
         "bodies_dir": str(run_dir / "bodies"),

@@ -10,12 +10,17 @@ The job file (JSON) holds:
     requests:  [{"index", "outlet_id", "url"}]            one line of output per request
     outlets:   {outlet_id: {"allowed_domains": [...], "requests_per_second": float}}
     crawl:     {"user_agent", "timeout_s", "max_bytes", "concurrency_per_domain",
-                "retry_times", "retry_backoff_s"}
+                "retry_times", "retry_backoff_s", "http_cache_dir" (optional, development),
+                "http_cache_expiration_s"}
     results:   path of the JSONL to write;  bodies_dir: where page bodies go
 
 Politeness, from the registry and settings: robots.txt obeyed; one download slot per outlet
 whose delay is 1 / requests_per_second (AutoThrottle may slow it, never speed it up);
 retries of 5xx/timeouts with exponential backoff (Retry-After honoured); cookies off.
+
+For development, `http_cache_dir` turns on scrapy's HTTP cache (every answer but 5xx kept on
+disk and replayed, so a crawl can be re-run without touching the outlets); never in
+production, where a cached page would hide its corrections.
 """
 
 from __future__ import annotations
@@ -438,6 +443,11 @@ def classify_failure(failure: Failure) -> tuple[str, str, Response | None]:
     if isinstance(exc, IgnoreRequest):
         if "robots.txt" in message:
             return errors.ROBOTS_FORBIDDEN, message, None
+        if "max redirections" in message:
+            return errors.TOO_MANY_REDIRECTS, "redirected more than 5 times (a loop?)", None
+        if "DOWNLOAD_MAXSIZE" in message:
+            # scrapy's decompression guard: a small gzip body that inflates past the cap
+            return errors.TOO_LARGE, message, None
         return "Ignored", message, None
     return _classify_transport(exc, message), message, None
 
@@ -525,6 +535,19 @@ def scrapy_settings(job: dict[str, Any]) -> dict[str, Any]:
             "scrapy.extensions.throttle.AutoThrottle": None,
             "crawlers.scrapy_runner.OutletAutoThrottle": 0,
         },
+    } | _cache_settings(crawl)
+
+
+def _cache_settings(crawl: dict[str, Any]) -> dict[str, Any]:
+    if not crawl.get("http_cache_dir"):
+        return {"HTTPCACHE_ENABLED": False}
+    return {
+        "HTTPCACHE_ENABLED": True,
+        "HTTPCACHE_DIR": str(Path(crawl["http_cache_dir"]).resolve()),
+        "HTTPCACHE_EXPIRATION_SECS": int(crawl.get("http_cache_expiration_s") or 0),
+        "HTTPCACHE_IGNORE_HTTP_CODES": [500, 502, 503, 504, 408, 429],
+        "HTTPCACHE_POLICY": "scrapy.extensions.httpcache.DummyPolicy",
+        "HTTPCACHE_STORAGE": "scrapy.extensions.httpcache.FilesystemCacheStorage",
     }
 
 
@@ -535,6 +558,8 @@ def run(job: dict[str, Any]) -> None:
         # after the process set up logging (it resets existing loggers): robots.txt
         # download errors are in our results, scrapy's traceback for them is noise
         logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
+        # oversized (decompressed) bodies are in our results as TooLarge
+        logging.getLogger("scrapy.downloadermiddlewares.httpcompression").setLevel(logging.ERROR)
         process.crawl(PageSpider, job=job, writer=writer)
         process.start()
     finally:

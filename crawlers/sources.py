@@ -201,6 +201,51 @@ def parse_sources(text: str, file_name: str = "<sources>") -> list[Outlet]:
     return [_to_outlet(spec) for spec in registry.outlets]
 
 
+def check_sources(path: Path) -> tuple[list[Outlet], list[SourceProblem]]:
+    """Outlets and warnings (things that work but are probably not meant) of a registry;
+    raises `SourcesError` for errors. `mediawatch sources check` prints both."""
+    outlets = load_sources(path)
+    text = Path(path).read_text(encoding="utf-8")
+    _, lines, _ = _parse_yaml(text, str(path))
+    return outlets, registry_warnings(outlets, lines, str(path))
+
+
+def registry_warnings(
+    outlets: list[Outlet], lines: dict[Loc, int], file_name: str
+) -> list[SourceProblem]:
+    problems = []
+    listed: dict[str, tuple[str, int | None]] = {}
+    for index, outlet in enumerate(outlets):
+        where = _line_for(("outlets", index, "id"), lines)
+        if outlet.enabled and not (outlet.feeds or outlet.sitemaps or outlet.sections):
+            problems.append(
+                SourceProblem(
+                    file_name,
+                    where,
+                    f"outlet {outlet.outlet_id!r}: enabled but has no feeds, sitemaps or "
+                    "sections: nothing will be fetched",
+                )
+            )
+        documents = [("feeds", outlet.feeds), ("sitemaps", outlet.sitemaps)]
+        documents.append(("sections", outlet.sections))
+        for field_name, urls in documents:
+            for item, url in enumerate(urls):
+                line = _line_for(("outlets", index, field_name, item), lines)
+                if url in listed and listed[url][0] != outlet.outlet_id:
+                    other, other_line = listed[url]
+                    problems.append(
+                        SourceProblem(
+                            file_name,
+                            line,
+                            f"outlet {outlet.outlet_id!r}: {field_name}[{item}] is also listed "
+                            f"by outlet {other!r} (line {other_line}): its articles will be "
+                            "credited to whichever reads it first",
+                        )
+                    )
+                listed.setdefault(url, (outlet.outlet_id, line))
+    return sorted(problems, key=lambda problem: problem.line or 0)
+
+
 def _parse_yaml(text: str, file_name: str) -> tuple[Any, dict[Loc, int], list[SourceProblem]]:
     """The document, a map from each location to its 1-based line, and YAML-level problems."""
     try:

@@ -52,36 +52,77 @@ def register_sources(settings: Settings, run_id: str, outlets: list[Outlet]) -> 
 
 
 def fetch_feeds(settings: Settings, run_id: str, outlets: list[Outlet]) -> tuple[Acquired, dict]:
-    from crawlers.feeds import fetch_feeds as fetch_all
+    """Article links from feeds, sitemaps and section pages (conditional GETs: a document
+    unchanged since its last complete read answers 304 and lists nothing)."""
+    from crawlers.discover import discover
+    from crawlers.feeds import read_feeds
 
-    items, records = fetch_all(
-        [o for o in outlets if o.enabled],
-        timeout_s=settings.request_timeout_s,
-        max_bytes=settings.max_body_bytes,
-        user_agent=settings.user_agent,
+    enabled = [o for o in outlets if o.enabled]
+    with connection(settings.db) as con:
+        validators = reads.feed_validators(con)
+        stored = reads.stored_article_urls(con)
+    limits = {
+        "timeout_s": settings.request_timeout_s,
+        "max_bytes": settings.max_body_bytes,
+        "user_agent": settings.user_agent,
+        "validators": validators,
+        # a listing is read again next run anyway: one quick retry, not the page crawl's
+        "retry_times": min(1, settings.crawl_retry_times),
+        "backoff_s": settings.crawl_retry_backoff_s,
+    }
+    feeds = read_feeds(enabled, **limits)
+    found = discover(
+        enabled,
+        known_urls=stored,
+        max_links=settings.discovery_max_links,
+        max_age=timedelta(days=settings.sitemap_max_age_days),
+        **limits,
     )
+    records = feeds.records + found.records
     _log_fetches(settings, run_id, records)
-    acquired = Acquired(items=items, log=list(records))
+    kinds = {key: "feed" for key in feeds.validators} | found.kinds
+    with connection(settings.db) as con:
+        writes.set_pending_validators(con, feeds.validators | found.validators, kinds, run_id)
+    acquired = Acquired(items=feeds.items + found.items, log=list(records))
     failed = [r for r in records if r.error_class]
-    acquired.failures.update(f"feed: {r.error_class}" for r in failed)
-    return acquired, {"feeds": len(records), "feeds_failed": len(failed), "feed_items": len(items)}
+    acquired.failures.update(f"{r.kind}: {r.error_class}" for r in failed)
+    feed_records = [r for r in records if r.kind == "feed"]
+    return acquired, {
+        "feeds": len(feed_records),
+        "feeds_failed": sum(1 for r in feed_records if r.error_class),
+        "feed_items": len(feeds.items),
+        "listings_not_modified": sum(1 for r in records if r.status == 304),
+        "sitemaps": sum(1 for r in records if r.kind == "sitemap"),
+        "sections": sum(1 for r in records if r.kind == "section"),
+        "discovered_items": len(found.items),
+    }
 
 
 def fetch_pages(
     settings: Settings, run_id: str, outlets: list[Outlet], acquired: Acquired
 ) -> tuple[Acquired, dict]:
+    """Crawl the listed pages, except stored articles first fetched before the recrawl
+    window (those are not asked for again; younger ones are, to catch corrections)."""
+    from crawlers.canonical import normalise_url
     from crawlers.pages import fetch_pages as crawl
 
     work_dir = settings.work_dir / run_id
-    pages, records = crawl(
-        _unique_items(acquired.items), outlets, settings=settings, work_dir=work_dir
-    )
+    cutoff = datetime.now(UTC) - timedelta(hours=settings.recrawl_window_hours)
+    with connection(settings.db) as con:
+        settled = reads.stored_article_urls(con, first_fetched_before=cutoff)
+    items = _unique_items(acquired.items)
+    wanted = [i for i in items if i.url not in settled and normalise_url(i.url) not in settled]
+    pages, records = crawl(wanted, outlets, settings=settings, work_dir=work_dir)
     _log_fetches(settings, run_id, records)
     acquired.pages = pages
     acquired.log += records
     failed = [r for r in records if r.error_class]
     acquired.failures.update(f"page: {r.error_class}" for r in failed)
-    return acquired, {"pages_fetched": len(pages), "pages_failed": len(failed)}
+    return acquired, {
+        "pages_fetched": len(pages),
+        "pages_failed": len(failed),
+        "pages_already_stored": len(items) - len(wanted),
+    }
 
 
 def extract_articles(
@@ -104,9 +145,15 @@ def extract_articles(
 
 
 def store_articles(settings: Settings, run_id: str, acquired: Acquired) -> dict:
+    """Store the articles; then, and only then, put in use the validators of the feeds,
+    sitemaps and sections whose pages all settled (see crawlers/conditional.py)."""
+    from crawlers.conditional import settled_listings
+
     with connection(settings.db) as con:
         counts = writes.upsert_articles(con, acquired.articles, run_id)
-    return {f"articles_{k}": v for k, v in counts.items()}
+        settled = settled_listings(acquired.items, acquired.log)
+        kept = writes.commit_validators(con, settled, run_id)
+    return {f"articles_{k}": v for k, v in counts.items()} | {"validators_kept": kept}
 
 
 def mark_duplicates(settings: Settings, run_id: str) -> dict:

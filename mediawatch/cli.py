@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -57,9 +56,10 @@ def _settings(**overrides: Any):
 
 def _known_errors() -> tuple[type[Exception], ...]:
     from mediawatch.weeks import WeekError
+    from nlp.embed import ModelNotFoundError
     from store.db import StoreError
 
-    return (StoreError, WeekError, FileNotFoundError)
+    return (StoreError, WeekError, FileNotFoundError, ModelNotFoundError)
 
 
 def _print_json(data: Any) -> None:
@@ -158,99 +158,164 @@ def brief(
 
 # -- the rapid-response console ---------------------------------------------------------------
 
+CsvOption = Annotated[bool, typer.Option("--csv", help="CSV output")]
+WeekOption = Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (office time)")]
+SinceOption = Annotated[str | None, typer.Option(help="from this day (YYYY-MM-DD, office time)")]
+UntilOption = Annotated[
+    str | None, typer.Option(help="up to and including this day (YYYY-MM-DD)")
+]
+LangOption = Annotated[str | None, typer.Option(help="article language, e.g. vi")]
+CountryOption = Annotated[str | None, typer.Option(help="outlet country, e.g. VN")]
+ScopeOption = Annotated[str | None, typer.Option(help="domestic or foreign")]
+TopicOption = Annotated[
+    str | None, typer.Option(help="a word of the label or keywords, or a library topic")
+]
+OutletOption = Annotated[str | None, typer.Option(help="outlet id")]
+StatusOption = Annotated[
+    str | None, typer.Option(help="new, rising, steady, fading, answered or gap")
+]
 
-def _period(week: str | None, since: str | None, until: str | None, timezone: str):
-    from mediawatch.weeks import parse_week
 
-    if week:
-        w = parse_week(week, timezone)
-        return w.start, w.end
-    return _day(since, "--since"), _day(until, "--until")
+def _console_filters(
+    settings: Any,
+    week: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    lang: str | None = None,
+    country: str | None = None,
+    scope: str | None = None,
+    topic: str | None = None,
+    outlet: str | None = None,
+    status: str | None = None,
+):
+    """The console filters, validated: a bad value is one line naming the option."""
+    from pydantic import ValidationError
 
+    from mediawatch.weeks import WeekError, parse_week
+    from service.filters import Filters, first_error
 
-def _day(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
+    if week is not None:
+        if since is not None or until is not None:
+            fail("--week cannot be combined with --since or --until")
+        try:
+            w = parse_week(week, settings.timezone)
+        except WeekError as exc:
+            fail(str(exc))
+        since, until = w.monday.isoformat(), (w.monday + timedelta(days=6)).isoformat()
+    values = {
+        "since": since,
+        "until": until,
+        "lang": lang,
+        "country": country,
+        "scope": scope,
+        "topic": topic,
+        "outlet": outlet,
+        "status": status,
+    }
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        return Filters(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        fail("--" + first_error(exc))
+
+
+def _count(text: str, option: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
     except ValueError:
-        fail(f"{option} {text!r} is not a date like 2026-11-16")
+        fail(f"{option} {text!r} is not a whole number")
+    if not low <= value <= high:
+        fail(f"{option} must be between {low} and {high}")
+    return value
+
+
+def _one_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        fail("choose one of --json and --csv")
+
+
+def _console_errors() -> tuple[type[Exception], ...]:
+    from service.store_access import StoreBusy, StoreUnavailable
+
+    return (*_known_errors(), StoreBusy, StoreUnavailable)
 
 
 @app.command()
 def narratives(
-    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47")] = None,
-    since: Annotated[str | None, typer.Option(help="from this date (YYYY-MM-DD)")] = None,
-    until: Annotated[str | None, typer.Option(help="before this date (YYYY-MM-DD)")] = None,
-    lang: Annotated[str | None, typer.Option(help="language code, e.g. vi")] = None,
-    country: Annotated[str | None, typer.Option(help="outlet country, e.g. VN")] = None,
-    scope: Annotated[Scope | None, typer.Option(help="domestic or foreign")] = None,
-    outlet: Annotated[str | None, typer.Option(help="outlet id")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    week: WeekOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    lang: LangOption = None,
+    country: CountryOption = None,
+    scope: ScopeOption = None,
+    topic: TopicOption = None,
+    outlet: OutletOption = None,
+    status: StatusOption = None,
+    limit: Annotated[str, typer.Option(metavar="N", help="rows to show (1-10000)")] = "50",
+    offset: Annotated[str, typer.Option(metavar="N", help="rows to skip")] = "0",
     as_json: JsonOption = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV output")] = False,
+    as_csv: CsvOption = False,
     db: DbOption = None,
 ) -> None:
-    """Narratives with volume, reach and matched responses."""
+    """Narratives with volume, trend, reach and matched responses (biggest first)."""
+    _one_format(as_json, as_csv)
     settings = _settings(db=db)
-    from store import reads
-    from store.db import connection
+    filters = _console_filters(
+        settings, week, since, until, lang, country, scope, topic, outlet, status
+    )
+    rows_wanted = _count(limit, "--limit", 1, 10000)
+    skip = _count(offset, "--offset", 0, 10_000_000)
+    from service.narratives import list_narratives
+    from service.store_access import StoreSource
 
     try:
-        start, end = _period(week, since, until, settings.timezone)
-        with connection(settings.db, read_only=True) as con:
-            rows = reads.narrative_list(
-                con,
-                start,
-                end,
-                lang,
-                country.upper() if country else None,
-                scope.value if scope else None,
-                outlet,
-            )[:limit]
-    except _known_errors() as exc:
-        fail(str(exc))
+        with StoreSource(settings.db).read() as con:
+            total, rows = list_narratives(con, filters, settings, rows_wanted, skip)
+    except _console_errors() as exc:
+        fail(str(exc).splitlines()[0])
+    from service import export
+
     if as_json:
-        _print_json(rows)
+        typer.echo(export.to_json(rows))
     elif as_csv:
-        _write_csv(rows)
+        sys.stdout.write(export.to_csv(rows, export.NARRATIVE_COLUMNS))
     else:
         from mediawatch.tables import print_narratives
 
-        print_narratives(rows)
-
-
-def _write_csv(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: "|".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
-        )
+        print_narratives(rows, total)
 
 
 @app.command()
 def show(
     narrative_id: Annotated[str, typer.Argument(help="narrative id")],
     as_json: JsonOption = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="its articles as CSV")] = False,
     db: DbOption = None,
 ) -> None:
-    """One narrative in full: articles, outlets, matched responses."""
+    """One narrative in full: timeline, reach, origin and spread, responses, articles."""
+    import re
+
+    from service.filters import ID_PATTERN
+
+    _one_format(as_json, as_csv)
+    if not re.fullmatch(ID_PATTERN, narrative_id):
+        fail(f"{narrative_id[:80]!r} is not a narrative id (letters, digits, - and _)")
     settings = _settings(db=db)
-    from store import reads
-    from store.db import connection
+    from service.narratives import narrative_page
+    from service.store_access import StoreSource
 
     try:
-        with connection(settings.db, read_only=True) as con:
-            detail = reads.narrative_detail(con, narrative_id)
-    except _known_errors() as exc:
-        fail(str(exc))
+        with StoreSource(settings.db).read() as con:
+            detail = narrative_page(con, narrative_id, settings)
+    except _console_errors() as exc:
+        fail(str(exc).splitlines()[0])
     if detail is None:
         fail(f"no narrative with id {narrative_id!r}", code=1)
+    from service import export
+
     if as_json:
-        _print_json(detail)
+        typer.echo(export.to_json(detail))
+    elif as_csv:
+        sys.stdout.write(export.to_csv(detail["articles"], export.ARTICLE_COLUMNS))
     else:
         from mediawatch.tables import print_narrative
 
@@ -259,29 +324,70 @@ def show(
 
 @app.command()
 def search(
-    text: Annotated[str, typer.Argument(help="a sentence, headline or claim, in any language")],
-    limit: Annotated[int, typer.Option(min=1, max=200)] = 10,
+    text: Annotated[str, typer.Argument(help="a sentence, headline, claim or words, any language")],
+    since: SinceOption = None,
+    until: UntilOption = None,
+    lang: LangOption = None,
+    country: CountryOption = None,
+    scope: ScopeOption = None,
+    topic: TopicOption = None,
+    outlet: OutletOption = None,
+    status: StatusOption = None,
+    limit: Annotated[str, typer.Option(metavar="N", help="results of each kind (1-100)")] = "10",
     as_json: JsonOption = False,
+    as_csv: CsvOption = False,
     db: DbOption = None,
 ) -> None:
-    """Narratives and articles closest in meaning to a text."""
+    """Narratives and articles for a text: by meaning and by words (hybrid search)."""
+    from service.filters import MAX_QUERY_CHARS
+
+    _one_format(as_json, as_csv)
     if not text.strip():
         fail("search text is empty")
-    if len(text) > 5000:
-        fail("search text is longer than 5,000 characters")
+    if len(text) > MAX_QUERY_CHARS:
+        fail(f"search text is longer than {MAX_QUERY_CHARS:,} characters")
     settings = _settings(db=db)
+    filters = _console_filters(
+        settings, None, since, until, lang, country, scope, topic, outlet, status
+    )
+    rows_wanted = _count(limit, "--limit", 1, 100)
     from service.search import search_store
 
     try:
-        result = search_store(settings, text, limit)
-    except _known_errors() as exc:
-        fail(str(exc))
+        result = search_store(settings, text.strip(), rows_wanted, filters)
+    except _console_errors() as exc:
+        fail(str(exc).splitlines()[0])
+    from service import export
+
     if as_json:
-        _print_json(result)
+        typer.echo(export.to_json(result))
+    elif as_csv:
+        sys.stdout.write(export.to_csv(export.search_rows(result), export.SEARCH_COLUMNS))
     else:
         from mediawatch.tables import print_search
 
         print_search(result)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[str, typer.Option(metavar="PORT", help="TCP port")] = "8765",
+    db: DbOption = None,
+) -> None:
+    """The rapid-response web page and HTTP API (read-only). Off loopback, a token is needed:
+    MEDIAWATCH_SERVICE_TOKEN."""
+    settings = _settings(db=db)
+    number = _count(port, "--port", 1, 65535)
+    from service.serve import ServeError
+    from service.serve import serve as run_server
+
+    try:
+        run_server(settings, host, number, log=typer.echo)
+    except ServeError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{number}: {exc.strerror or exc}")
 
 
 # -- library ---------------------------------------------------------------------------------
@@ -335,6 +441,181 @@ def library_export(
     raise typer.Exit(
         export_command(
             target, settings.library_dir, _office_today(settings.timezone), usable_only, typer.echo
+        )
+    )
+
+
+# -- acquisition: sources and extraction -----------------------------------------------------
+
+sources_app = typer.Typer(
+    help="The source registry and each outlet's health.", no_args_is_help=True
+)
+app.add_typer(sources_app, name="sources")
+SourcesOption = Annotated[
+    Path | None,
+    typer.Option("--sources", help="registry YAML (default: settings, then crawlers/sources.yaml)"),
+]
+
+
+def _acquisition_call(call: Any) -> int:
+    """Run a crawlers.commands function; its CommandError is the one-line error."""
+    from crawlers.commands import CommandError, NoArticle
+
+    try:
+        return call()
+    except NoArticle as exc:
+        fail(str(exc), code=1)
+    except CommandError as exc:
+        fail(str(exc))
+
+
+@sources_app.command("list")
+def sources_list(
+    sources: SourcesOption = None,
+    country: Annotated[str | None, typer.Option(help="outlet country, e.g. VN")] = None,
+    scope: Annotated[Scope | None, typer.Option(help="domestic or foreign")] = None,
+    lang: Annotated[str | None, typer.Option(help="language code, e.g. vi")] = None,
+    tag: Annotated[str | None, typer.Option(help="a tag of the outlet")] = None,
+    enabled: Annotated[bool, typer.Option("--enabled", help="enabled outlets only")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The outlets of the source registry."""
+    settings = _settings(sources=sources)
+    from crawlers import commands
+
+    raise typer.Exit(
+        _acquisition_call(
+            lambda: commands.sources_list(
+                commands.registry_path(settings.sources),
+                as_json=as_json,
+                echo=typer.echo,
+                country=country,
+                scope=scope.value if scope else None,
+                lang=lang,
+                tag=tag,
+                enabled_only=enabled,
+            )
+        )
+    )
+
+
+@sources_app.command("check")
+def sources_check(sources: SourcesOption = None, as_json: JsonOption = False) -> None:
+    """Validate the registry: every problem with file and line; exit 1 on errors."""
+    settings = _settings(sources=sources)
+    from crawlers import commands
+
+    raise typer.Exit(
+        _acquisition_call(
+            lambda: commands.sources_check(
+                commands.registry_path(settings.sources), as_json=as_json, echo=typer.echo
+            )
+        )
+    )
+
+
+@sources_app.command("health")
+def sources_health(
+    sources: SourcesOption = None,
+    db: DbOption = None,
+    days: Annotated[float, typer.Option(min=0.01, max=3660, help="window in days")] = 7.0,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="reference time (ISO date/time; default now)")
+    ] = None,
+    silent_after: Annotated[
+        float | None, typer.Option(min=0.01, help="hours without a new article = silent")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="exit 1 if an outlet is failing or silent")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Per outlet: last success, error rate, articles per day, and who went silent."""
+    from datetime import timedelta
+
+    settings = _settings(db=db, sources=sources)
+    from crawlers import commands
+    from store import reads
+    from store.db import connection
+
+    now = _as_of(as_of)
+    try:
+        with connection(settings.db, read_only=True) as con:
+            rows = reads.source_health(con, now - timedelta(days=days), now)
+    except _known_errors() as exc:
+        fail(str(exc))
+    raise typer.Exit(
+        _acquisition_call(
+            lambda: commands.sources_health(
+                rows,
+                registry=commands.registry_path(settings.sources, required=False),
+                as_of=now,
+                days=days,
+                silent_after_hours=silent_after or settings.silent_after_hours,
+                as_json=as_json,
+                strict=strict,
+                echo=typer.echo,
+            )
+        )
+    )
+
+
+def _as_of(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--as-of {text!r} is not a date or time like 2026-11-23 or 2026-11-23T08:00+07:00")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@app.command()
+def extract(
+    target: Annotated[
+        str | None, typer.Argument(help="a saved page (HTML, or .html.gz) or an http(s) URL")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="the URL the saved page was fetched from")] = None,
+    input: Annotated[  # noqa: A002 - the contract's option name
+        Path | None, typer.Option("--input", help='JSONL of {"id", "path", "url"} lines')
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="JSONL to write, one line per input line")
+    ] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=64, help="processes for --input")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Main text and metadata of a page, exactly as the crawler would store them."""
+    from crawlers import commands
+
+    if input is not None:
+        if target is not None or url is not None:
+            fail("give either FILE_OR_URL or --input PAGES.jsonl, not both")
+        if output is None:
+            fail("--input needs --output OUT.jsonl")
+        raise typer.Exit(
+            _acquisition_call(
+                lambda: commands.extract_batch(
+                    input, output, jobs=jobs, echo=lambda line: typer.echo(line, err=True)
+                )
+            )
+        )
+    if target is None:
+        fail("give a saved page or URL, or --input PAGES.jsonl --output OUT.jsonl")
+    if output is not None:
+        fail("--output goes with --input PAGES.jsonl")
+    settings = _settings()
+    raise typer.Exit(
+        _acquisition_call(
+            lambda: commands.extract_one(
+                target,
+                url=url,
+                as_json=as_json,
+                echo=typer.echo,
+                user_agent=settings.user_agent,
+                timeout_s=settings.request_timeout_s,
+                max_bytes=settings.max_body_bytes,
+            )
         )
     )
 

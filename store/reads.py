@@ -375,7 +375,7 @@ _CONSOLE_ARTICLE_FILTER = """
 _CONSOLE_TOPIC_FILTER = """
   ($topic IS NULL
    OR contains(lower(n.label), lower($topic))
-   OR len(list_filter(coalesce(n.keywords, []), k -> contains(lower(k), lower($topic)))) > 0
+   OR len(list_filter(coalesce(n.keywords, []), lambda k: contains(lower(k), lower($topic)))) > 0
    OR EXISTS (SELECT 1 FROM matches mt JOIN rebuttals r USING (entry_id)
               WHERE mt.narrative_id = n.narrative_id AND mt.above_threshold
                 AND list_contains(r.topics, lower($topic))))
@@ -590,25 +590,25 @@ def console_library(
 
 
 def console_article_corpus(con: duckdb.DuckDBPyConnection, model_id: str):
-    """Every original article (copies left out) with its vector, as one Arrow table.
+    """Every article with its vector, as one Arrow table.
 
     Columns: article_id, title, url, published_at, language, outlet_id, outlet_name,
-    country, scope, narrative_id, vector (FLOAT[]; null when not embedded with model_id).
+    country, scope, narrative_id, duplicate_of, vector (FLOAT[]; null when not embedded
+    with model_id).
     """
-    return con.execute(
+    return con.sql(
         """
         SELECT a.article_id, a.title, a.canonical_url AS url, a.published_at, a.language,
                a.outlet_id, s.name AS outlet_name, s.country, s.scope, nm.narrative_id,
-               e.vector
+               a.duplicate_of, e.vector
         FROM articles a
         LEFT JOIN sources s ON s.outlet_id = a.outlet_id
         LEFT JOIN narrative_members nm ON nm.article_id = a.article_id
         LEFT JOIN embeddings e ON e.content_hash = a.content_hash AND e.model_id = ?
-        WHERE a.duplicate_of IS NULL
         ORDER BY a.article_id
         """,
-        [model_id],
-    ).fetch_arrow_table()
+        params=[model_id],
+    ).to_arrow_table()
 
 
 def console_narrative_corpus(con: duckdb.DuckDBPyConnection):
@@ -617,7 +617,7 @@ def console_narrative_corpus(con: duckdb.DuckDBPyConnection):
     Columns: narrative_id, label, keywords, model_id, centroid, titles (its articles' titles,
     the closest to its centre first, at most 50).
     """
-    return con.execute(
+    return con.sql(
         """
         WITH t AS (
             SELECT nm.narrative_id,
@@ -629,4 +629,277 @@ def console_narrative_corpus(con: duckdb.DuckDBPyConnection):
         FROM narratives n LEFT JOIN t USING (narrative_id)
         ORDER BY n.narrative_id
         """
-    ).fetch_arrow_table()
+    ).to_arrow_table()
+
+
+def console_lineage(con: duckdb.DuckDBPyConnection, narrative_id: str) -> list[dict[str, Any]]:
+    """Merges and splits this narrative took part in, oldest first."""
+    return _dicts(
+        con.execute(
+            "SELECT kind, from_narrative_id, to_narrative_id, recorded_at, run_id"
+            " FROM narrative_lineage WHERE from_narrative_id = ? OR to_narrative_id = ?"
+            " ORDER BY recorded_at, kind, from_narrative_id, to_narrative_id",
+            [narrative_id, narrative_id],
+        )
+    )
+
+
+# -- acquisition: source health, conditional GET, what is already stored ---------------------
+
+
+def source_health(
+    con: duckdb.DuckDBPyConnection, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Per outlet (registered, fetched or stored): fetches in [since, until) and ever before
+    `until`, its latest run's feed/sitemap/section outcomes, and its articles.
+
+    Requests exclude robots.txt fetches (they belong to a host, not to an outlet). A warning
+    is a usable fetch with a message (a 304 "not modified" is not a warning).
+    """
+    return _dicts(
+        con.execute(
+            """
+        WITH f AS (
+            SELECT * FROM fetch_log WHERE kind <> 'robots' AND fetched_at < $until
+        ),
+        per AS (
+            SELECT outlet_id,
+                   count(*) FILTER (WHERE fetched_at >= $since) AS requests,
+                   count(*) FILTER (WHERE fetched_at >= $since AND error_class IS NOT NULL)
+                       AS failures,
+                   count(*) FILTER (WHERE fetched_at >= $since AND error_class IS NULL
+                       AND error_message IS NOT NULL AND coalesce(status, 0) <> 304) AS warnings,
+                   count(*) FILTER (WHERE fetched_at >= $since AND status = 304) AS not_modified,
+                   max(fetched_at) FILTER (WHERE error_class IS NULL) AS last_success,
+                   max(fetched_at) AS last_attempt,
+                   arg_max(error_class, fetched_at) FILTER (WHERE error_class IS NOT NULL)
+                       AS last_error_class,
+                   arg_max(error_message, fetched_at) FILTER (WHERE error_class IS NOT NULL)
+                       AS last_error_message,
+                   arg_max(url, fetched_at) FILTER (WHERE error_class IS NOT NULL)
+                       AS last_error_url,
+                   arg_max(run_id, fetched_at) AS last_run_id
+            FROM f GROUP BY outlet_id
+        ),
+        latest AS (
+            SELECT f.outlet_id,
+                   count(*) FILTER (WHERE kind IN ('feed', 'sitemap', 'section')) AS listings,
+                   count(*) FILTER (WHERE kind IN ('feed', 'sitemap', 'section')
+                       AND error_class IS NOT NULL) AS listings_failed,
+                   count(*) FILTER (WHERE kind = 'page') AS pages,
+                   count(*) FILTER (WHERE kind = 'page' AND error_class IS NOT NULL)
+                       AS pages_failed
+            FROM f JOIN per ON per.outlet_id = f.outlet_id AND f.run_id = per.last_run_id
+            GROUP BY f.outlet_id
+        ),
+        errs AS (
+            SELECT outlet_id,
+                   list({'error_class': error_class, 'count': n}
+                        ORDER BY n DESC, error_class) AS errors
+            FROM (SELECT outlet_id, error_class, count(*) AS n FROM f
+                  WHERE fetched_at >= $since AND error_class IS NOT NULL GROUP BY ALL)
+            GROUP BY outlet_id
+        ),
+        arts AS (
+            SELECT outlet_id,
+                   count(*) AS articles_total,
+                   count(*) FILTER (WHERE published_at >= $since AND published_at < $until)
+                       AS articles_published,
+                   count(*) FILTER (WHERE fetched_at >= $since AND fetched_at < $until)
+                       AS articles_new,
+                   max(published_at) FILTER (WHERE published_at < $until) AS last_published,
+                   max(fetched_at) FILTER (WHERE fetched_at < $until) AS last_stored
+            FROM articles GROUP BY outlet_id
+        ),
+        ids AS (
+            SELECT outlet_id FROM sources UNION SELECT outlet_id FROM per
+            UNION SELECT outlet_id FROM arts
+        )
+        SELECT ids.outlet_id, s.name, s.enabled, s.country, s.scope,
+               coalesce(per.requests, 0) AS requests, coalesce(per.failures, 0) AS failures,
+               coalesce(per.warnings, 0) AS warnings,
+               coalesce(per.not_modified, 0) AS not_modified,
+               per.last_success, per.last_attempt, per.last_error_class,
+               per.last_error_message, per.last_error_url, per.last_run_id,
+               coalesce(latest.listings, 0) AS latest_listings,
+               coalesce(latest.listings_failed, 0) AS latest_listings_failed,
+               coalesce(latest.pages, 0) AS latest_pages,
+               coalesce(latest.pages_failed, 0) AS latest_pages_failed,
+               coalesce(errs.errors, []) AS errors,
+               coalesce(arts.articles_total, 0) AS articles_total,
+               coalesce(arts.articles_published, 0) AS articles_published,
+               coalesce(arts.articles_new, 0) AS articles_new,
+               arts.last_published, arts.last_stored
+        FROM ids
+        LEFT JOIN sources s USING (outlet_id)
+        LEFT JOIN per USING (outlet_id)
+        LEFT JOIN latest USING (outlet_id)
+        LEFT JOIN errs USING (outlet_id)
+        LEFT JOIN arts USING (outlet_id)
+        ORDER BY ids.outlet_id
+        """,
+            {"since": since, "until": until},
+        )
+    )
+
+
+def feed_validators(
+    con: duckdb.DuckDBPyConnection,
+) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    """{(outlet_id, url): (ETag, Last-Modified)} in use for conditional GETs."""
+    rows = con.execute(
+        "SELECT outlet_id, url, etag, last_modified FROM feed_state"
+        " WHERE etag IS NOT NULL OR last_modified IS NOT NULL"
+    ).fetchall()
+    return {(outlet_id, url): (etag, modified) for outlet_id, url, etag, modified in rows}
+
+
+def stored_article_urls(
+    con: duckdb.DuckDBPyConnection, first_fetched_before: datetime | None = None
+) -> set[str]:
+    """Fetch URLs and canonical URLs of stored articles (first fetched before a time, if
+    given): pages that need not be requested again."""
+    rows = con.execute(
+        "SELECT url, canonical_url FROM articles WHERE ? IS NULL OR fetched_at < ?",
+        [first_fetched_before, first_fetched_before],
+    ).fetchall()
+    return {url for pair in rows for url in pair if url}
+
+
+# -- for the weekly brief (brief/) -----------------------------------------------------------
+# The brief's own questions; the functions above under "for the brief" are kept as they are.
+
+
+def brief_weekly_volume(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, timezone: str
+) -> list[tuple[str, str, int]]:
+    """(narrative_id, ISO week, articles) for every narrative in [start, end).
+
+    Weeks are ISO weeks in the office's time zone; syndicated copies count (they are reach).
+    """
+    return con.execute(
+        "SELECT nm.narrative_id, strftime(timezone(?, a.published_at), '%G-W%V') AS week,"
+        " count(*) FROM narrative_members nm JOIN articles a USING (article_id)"
+        " WHERE a.published_at >= ? AND a.published_at < ?"
+        " GROUP BY ALL ORDER BY ALL",
+        [timezone, start, end],
+    ).fetchall()
+
+
+def brief_weekly_scope(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, timezone: str
+) -> list[tuple[str, str, int]]:
+    """(ISO week, scope, articles) in [start, end); copies left out, unknown scope as '?'."""
+    return con.execute(
+        "SELECT strftime(timezone(?, a.published_at), '%G-W%V') AS week,"
+        " coalesce(s.scope, '?') AS scope, count(*) FROM articles a"
+        " LEFT JOIN sources s USING (outlet_id)"
+        " WHERE a.duplicate_of IS NULL AND a.published_at >= ? AND a.published_at < ?"
+        " GROUP BY ALL ORDER BY ALL",
+        [timezone, start, end],
+    ).fetchall()
+
+
+def brief_outlet_health(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, previous_start: datetime
+) -> list[dict[str, Any]]:
+    """Per outlet: articles this period and the one before, last article before `end`, and
+    requests, failures and error classes in the latest run that fetched anything."""
+    return _dicts(
+        con.execute(
+            """
+        WITH latest AS (
+            SELECT f.run_id FROM fetch_log f JOIN runs r USING (run_id)
+            ORDER BY r.started_at DESC, f.run_id LIMIT 1
+        ),
+        f AS (
+            SELECT outlet_id, count(*) AS requests,
+                   count(*) FILTER (WHERE error_class IS NOT NULL) AS failures,
+                   list(DISTINCT error_class ORDER BY error_class)
+                       FILTER (WHERE error_class IS NOT NULL) AS errors
+            FROM fetch_log WHERE run_id = (SELECT run_id FROM latest)
+            GROUP BY outlet_id
+        ),
+        a AS (
+            SELECT outlet_id,
+                   count(*) FILTER (WHERE published_at >= $start) AS articles,
+                   count(*) FILTER (WHERE published_at >= $prev AND published_at < $start)
+                       AS previous_articles,
+                   max(published_at) AS last_published_at
+            FROM articles WHERE published_at < $end
+            GROUP BY outlet_id
+        )
+        SELECT s.outlet_id, s.name, s.country, s.scope, coalesce(s.enabled, true) AS enabled,
+               coalesce(a.articles, 0) AS articles,
+               coalesce(a.previous_articles, 0) AS previous_articles,
+               a.last_published_at,
+               coalesce(f.requests, 0) AS requests, coalesce(f.failures, 0) AS failures,
+               coalesce(f.errors, []) AS errors
+        FROM sources s
+        LEFT JOIN a USING (outlet_id)
+        LEFT JOIN f USING (outlet_id)
+        ORDER BY s.outlet_id
+        """,
+            {"start": start, "end": end, "prev": previous_start},
+        )
+    )
+
+
+def brief_fetch_failures(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """(kind, error class, requests) that failed in the latest run that fetched anything."""
+    return con.execute(
+        """
+        SELECT kind, error_class, count(*) AS n FROM fetch_log
+        WHERE error_class IS NOT NULL AND run_id = (
+            SELECT f.run_id FROM fetch_log f JOIN runs r USING (run_id)
+            ORDER BY r.started_at DESC, f.run_id LIMIT 1)
+        GROUP BY ALL ORDER BY n DESC, kind, error_class
+        """
+    ).fetchall()
+
+
+def brief_dropped(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> dict:
+    """What a period's figures leave out, and why: copies, articles in no narrative,
+    articles without a language; and undated articles (no week can hold them)."""
+    row = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE a.published_at >= $start AND a.published_at < $end
+                                  AND a.duplicate_of IS NOT NULL) AS copies,
+               count(*) FILTER (WHERE a.published_at >= $start AND a.published_at < $end
+                                  AND a.duplicate_of IS NULL AND nm.article_id IS NULL)
+                   AS unclustered,
+               count(*) FILTER (WHERE a.published_at >= $start AND a.published_at < $end
+                                  AND a.language IS NULL) AS no_language,
+               count(*) FILTER (WHERE a.published_at IS NULL) AS undated
+        FROM articles a LEFT JOIN narrative_members nm USING (article_id)
+        """,
+        {"start": start, "end": end},
+    ).fetchone()
+    return dict(zip(("copies", "unclustered", "no_language", "undated"), row, strict=True))
+
+
+def brief_runs(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[dict[str, Any]]:
+    """The runs a brief read, oldest first (ids with no row in `runs` are left out)."""
+    return _dicts(
+        con.execute(
+            "SELECT run_id, flow, status, started_at, ended_at FROM runs"
+            " WHERE list_contains(?, run_id) ORDER BY started_at, run_id",
+            [run_ids],
+        )
+    )
+
+
+def brief_library(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every library entry's type, status and review dates (no response text)."""
+    return _dicts(
+        con.execute(
+            "SELECT entry_id, type, status, reviewed_at, expires_at, topics FROM rebuttals"
+            " ORDER BY entry_id"
+        )
+    )
+
+
+def brief_model_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The embedding models the current narratives were built with."""
+    rows = con.execute("SELECT DISTINCT model_id FROM narratives ORDER BY 1").fetchall()
+    return [r[0] for r in rows]

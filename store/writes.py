@@ -466,3 +466,68 @@ def record_brief(
         " WHERE briefs.content_sha256 IS DISTINCT FROM excluded.content_sha256",
         [week, fmt, path, content_sha256, runs_read, datetime.now(UTC), run_id],
     )
+
+
+# -- acquisition: conditional GET state ------------------------------------------------------
+
+
+def set_pending_validators(
+    con: duckdb.DuckDBPyConnection,
+    validators: dict[tuple[str, str], tuple[str | None, str | None]],
+    kinds: dict[tuple[str, str], str],
+    run_id: str,
+) -> None:
+    """Remember what feeds and sitemaps answered ({(outlet_id, url): (ETag, Last-Modified)})
+    as pending: `commit_validators` puts them in use once their items are safely stored.
+    Validators equal to those in use are not written (a steady state writes nothing)."""
+    if not validators:
+        return
+    keys = list(validators)
+    rows = pa.table(
+        {
+            "outlet_id": [k[0] for k in keys],
+            "url": [k[1] for k in keys],
+            "kind": [kinds.get(k, "feed") for k in keys],
+            "pending_etag": pa.array([validators[k][0] for k in keys], pa.string()),
+            "pending_last_modified": pa.array([validators[k][1] for k in keys], pa.string()),
+            "run_id": [run_id] * len(keys),
+        }
+    )
+    con.register("_validators", rows)
+    try:
+        con.execute(
+            "INSERT INTO feed_state (outlet_id, url, kind, pending_etag, pending_last_modified,"
+            " run_id) SELECT v.outlet_id, v.url, v.kind, v.pending_etag,"
+            " v.pending_last_modified, v.run_id FROM _validators v"
+            " ON CONFLICT (outlet_id, url) DO UPDATE SET"
+            " pending_etag = excluded.pending_etag,"
+            " pending_last_modified = excluded.pending_last_modified, run_id = excluded.run_id"
+            " WHERE feed_state.etag IS DISTINCT FROM excluded.pending_etag"
+            " OR feed_state.last_modified IS DISTINCT FROM excluded.pending_last_modified"
+        )
+    finally:
+        con.unregister("_validators")
+
+
+def commit_validators(
+    con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]], run_id: str
+) -> int:
+    """Put this run's pending validators of these (outlet_id, url) in use; returns how many."""
+    if not keys:
+        return 0
+    rows = pa.table({"outlet_id": [k[0] for k in keys], "url": [k[1] for k in keys]})
+    con.register("_commit", rows)
+    try:
+        found = con.execute(
+            "UPDATE feed_state SET etag = pending_etag,"
+            " last_modified = pending_last_modified, pending_etag = NULL,"
+            " pending_last_modified = NULL FROM _commit c"
+            " WHERE feed_state.outlet_id = c.outlet_id AND feed_state.url = c.url"
+            " AND feed_state.run_id = ?"
+            " AND (feed_state.pending_etag IS NOT NULL"
+            " OR feed_state.pending_last_modified IS NOT NULL)",
+            [run_id],
+        ).fetchone()
+    finally:
+        con.unregister("_commit")
+    return int(found[0]) if found else 0
