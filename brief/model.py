@@ -43,6 +43,8 @@ class NarrativeView:
     weekly: list[int]
     responses: list[dict[str, Any]] = field(default_factory=list)
     drafts: list[dict[str, Any]] = field(default_factory=list)
+    # its first article was published in the brief's week (None: first sighting unknown)
+    born_this_week: bool | None = None
 
     @property
     def change(self) -> int:
@@ -59,6 +61,8 @@ class NarrativeView:
 
     @property
     def is_new(self) -> bool:
+        if self.born_this_week is not None:
+            return self.born_this_week
         return self.previous_articles == 0 and self.total_articles == self.articles
 
     @property
@@ -67,6 +71,8 @@ class NarrativeView:
             return "gone"
         if self.is_new:
             return "new"
+        if self.previous_articles == 0 and self.articles >= 3:
+            return "returning"
         if self.articles >= 3 and self.articles >= 1.5 * max(self.previous_articles, 1):
             return "rising"
         if self.articles * 2 <= self.previous_articles:
@@ -108,7 +114,7 @@ class BriefData:
 
     @property
     def new_and_rising(self) -> list[NarrativeView]:
-        found = [n for n in self.narratives if n.status in ("new", "rising")]
+        found = [n for n in self.narratives if n.status in ("new", "returning", "rising")]
         return sorted(found, key=lambda n: (-n.change, -n.articles, n.narrative_id))
 
     @property
@@ -158,6 +164,10 @@ class BriefData:
     @property
     def scope_stacks(self) -> list[tuple[str, list[int]]]:
         return [(name, values) for name, values in self.scope_weekly.items() if any(values)]
+
+    @property
+    def last_day(self) -> date:
+        return self.week.monday + timedelta(days=6)
 
     @property
     def empty(self) -> bool:
@@ -211,6 +221,7 @@ def collect(con: duckdb.DuckDBPyConnection, week: Week, settings: Any) -> BriefD
                 for m in found
                 if not _usable(m, last_day) and m["status"] != "retired"
             ],
+            born_this_week=start <= row["first_seen_at"] < end if row["first_seen_at"] else None,
         )
         (views if view.articles else gone).append(view)
     library = reads.brief_library(con)

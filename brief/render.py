@@ -105,7 +105,7 @@ def render_text(data: BriefData, fmt: str) -> str:
     return template.render(b=data, css=_css() if fmt == "html" else "")
 
 
-class _OfflineFetcher:
+class OfflineFetcher:
     """WeasyPrint's URL fetcher: the brief loads nothing, so every request is refused."""
 
     def __init__(self) -> None:
@@ -121,7 +121,7 @@ class _OfflineFetcher:
         raise URLFetchingError(f"the brief loads nothing remote: {url}")
 
 
-def html_to_pdf(html: str) -> bytes:
+def html_to_pdf(html: str, fetcher: OfflineFetcher | None = None) -> bytes:
     """PDF of the brief's HTML with WeasyPrint, offline (Debian's fonts, no fetches)."""
     try:
         import weasyprint
@@ -130,7 +130,8 @@ def html_to_pdf(html: str) -> bytes:
             "PDF needs WeasyPrint and the Pango library (Debian: libpango-1.0-0, "
             f"libpangoft2-1.0-0): {str(exc).splitlines()[0]}"
         ) from exc
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_OfflineFetcher())
+    fetcher = fetcher or OfflineFetcher()
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
     # a fixed identifier and no dates: the same HTML gives the same PDF
     return document.write_pdf(pdf_identifier=b"mediawatch-brief", uncompressed_pdf=False)
 

@@ -2,9 +2,12 @@
 
 One rule for feeds and pages: a byte-order mark decides; otherwise bytes that are valid
 UTF-8 are UTF-8 (non-ASCII text in another encoding almost never happens to be valid
-UTF-8, while "charset=iso-8859-1" on a UTF-8 body is a common server default); otherwise
-the first declared encoding that decodes cleanly; otherwise a statistical guess that
-prefers the legacy encodings the web actually used.
+UTF-8, while "charset=iso-8859-1" on a UTF-8 body is a common server default); otherwise,
+when nearly all non-ASCII bytes form valid UTF-8 sequences, a UTF-8 document with a few
+Windows-1252 pieces pasted in (a template, an ad, a comment: "mixed encodings"), decoded
+as UTF-8 with those pieces read as Windows-1252; otherwise the first declared encoding that
+decodes cleanly; otherwise a statistical guess that prefers the legacy encodings the web
+actually used.
 """
 
 from __future__ import annotations
@@ -35,6 +38,24 @@ _COMMON_LEGACY = (
     "cp874",
     "cp1250",
 )
+_UTF8_SEQUENCE_RE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_NON_ASCII = bytes(range(128))
+MIXED = "utf-8+cp1252"  # what `decode` reports for UTF-8 with Windows-1252 pieces
+MOSTLY_UTF8 = 0.8  # share of non-ASCII bytes in valid UTF-8 sequences
+
+
+def _cp1252_piece(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    piece = error.object[error.start : error.end]
+    # the five bytes cp1252 leaves undefined are read as Latin-1 (C1 controls)
+    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in piece), (
+        error.end
+    )
+
+
+codecs.register_error("mediawatch-cp1252", _cp1252_piece)
 _META_CHARSET_RE = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.I)
 
 
@@ -72,6 +93,8 @@ def decode(body: bytes, declared: list[str | None]) -> tuple[str, str]:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if mostly_utf8(body):
+        return body.decode("utf-8", errors="mediawatch-cp1252"), MIXED
     for label in declared:
         name = codec_name(label)
         if name is None or name == "utf-8":
@@ -84,10 +107,22 @@ def decode(body: bytes, declared: list[str | None]) -> tuple[str, str]:
     return body.decode(guess, errors="replace"), guess
 
 
+def mostly_utf8(body: bytes) -> bool:
+    """Nearly every non-ASCII byte is part of a valid UTF-8 sequence (legacy single-byte
+    text almost never is: "café" in cp1252 is one lone 0xE9)."""
+    non_ascii = len(body.translate(None, _NON_ASCII))
+    if not non_ascii:
+        return False
+    in_sequences = sum(len(match) for match in _UTF8_SEQUENCE_RE.findall(body))
+    return in_sequences >= MOSTLY_UTF8 * non_ascii
+
+
 def lie_warning(body: bytes, declared: list[str | None], used: str) -> str | None:
     """A warning when what was declared is not what the body turned out to be."""
     if body.isascii():
         return None  # any ASCII-compatible label is right for pure ASCII
+    if used == MIXED:
+        return "mixed encodings: UTF-8 with pieces in Windows-1252"
     labels = list(dict.fromkeys(label for label in declared if label))
     if not labels:
         return None if used == "utf-8" else f"no charset declared, guessed {used}"

@@ -10,8 +10,10 @@ act on, worst first:
   date) for `silent_after` before the reference time: the outlet stopped publishing, or
   we stopped getting its articles;
 - `never fetched`: in the registry or store, but no request was ever made for it;
-- `degraded`: some requests failed, or succeeded with a warning (malformed feed, charset lie);
-- `ok`; `disabled` for outlets switched off in the registry.
+- `degraded`: at least a tenth of its requests in the window failed, or some succeeded with
+  a warning (malformed feed, charset lie);
+- `ok` (a stray 404 is listed with the errors, not a status); `disabled` for outlets
+  switched off in the registry.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mediawatch.records import Outlet
 
 STATUS_ORDER = ("failing", "silent", "never fetched", "degraded", "ok", "disabled")
 FAILING_ERROR_RATE = 0.5
+DEGRADED_ERROR_RATE = 0.1
 
 
 @dataclass(frozen=True)
@@ -193,9 +196,10 @@ def _status(
     if as_of - last_seen > silent_after:
         hours = (as_of - last_seen).total_seconds() / 3600
         return "silent", [f"no new article for {_duration(hours)}"]
-    if failures or warnings:
+    degraded = error_rate is not None and error_rate >= DEGRADED_ERROR_RATE
+    if degraded or warnings:
         parts = []
-        if failures:
+        if degraded:
             parts.append(f"{failures} failed request(s)")
         if warnings:
             parts.append(f"{warnings} warning(s)")

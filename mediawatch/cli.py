@@ -33,6 +33,7 @@ class Scope(StrEnum):
 class BriefFormat(StrEnum):
     html = "html"
     md = "md"
+    pdf = "pdf"
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -139,18 +140,22 @@ def _run_on_demo(settings: Any, week: str | None):
 @app.command()
 def brief(
     week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47")] = None,
-    format: Annotated[list[BriefFormat] | None, typer.Option("--format", help="html, md")] = None,
+    format: Annotated[
+        list[BriefFormat] | None,
+        typer.Option("--format", help="html, md or pdf; repeat for several (default html and md)"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="output folder")] = None,
     db: DbOption = None,
 ) -> None:
     """Write the weekly brief (default: the last complete week in the office's time zone)."""
     settings = _settings(db=db, briefs_dir=out)
-    from brief.render import render_brief
+    from brief.render import BriefError, render_brief
 
-    formats = tuple(f.value for f in (format or [BriefFormat.html, BriefFormat.md]))
+    chosen = format or [BriefFormat.html, BriefFormat.md]
+    formats = tuple(dict.fromkeys(f.value for f in chosen))
     try:
         written = render_brief(settings, week=week, formats=formats)
-    except _known_errors() as exc:
+    except (*_known_errors(), BriefError) as exc:
         fail(str(exc))
     for path in written.paths:
         typer.echo(str(path))

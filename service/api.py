@@ -224,5 +224,3 @@ def export_search(
             "search.csv",
         )
     return _download(export.to_json(result), "application/json", "search.json")
-
-

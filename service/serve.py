@@ -22,7 +22,9 @@ def is_loopback(host: str) -> bool:
 
 
 def check_access(host: str, token: str | None) -> list[str] | None:
-    """The Host headers to accept (None = any); raise ServeError when binding is unsafe."""
+    """The Host headers to accept (None = any); raise ServeError when binding is unsafe.
+    An empty token is no token."""
+    token = token or None
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise ServeError(f"the service token must be at least {MIN_TOKEN_CHARS} characters long")
     if not is_loopback(host):
@@ -44,7 +46,7 @@ def serve(settings: Any, host: str, port: int, log: Any = print) -> None:
     from service.app import create_app
     from service.store_access import StoreBusy, StoreSource, StoreUnavailable
 
-    token = settings.service_token
+    token = settings.service_token or None
     trusted = check_access(host, token)
     try:
         with StoreSource(settings.db).read():

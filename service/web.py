@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 
 _env = Environment(
-    loader=FileSystemLoader(str(__import__("pathlib").Path(__file__).parent / "templates")),
+    loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
     autoescape=True,
     undefined=StrictUndefined,
     trim_blocks=True,
@@ -64,9 +65,17 @@ def sparkline(values: list[int], width: int = 96, height: int = 24) -> dict[str,
     return {"line": line, "area": area, "width": width, "height": height, "last": points[-1]}
 
 
+def after(hours: float | None) -> str:
+    if hours is None:
+        return "–"
+    if hours < 48:
+        return f"{hours:.0f} h"
+    return f"{hours / 24:.1f} d"
+
+
 def bars(timeline: list[dict[str, Any]], height: int = 90) -> dict[str, Any]:
     days = len(timeline)
-    width = max(min(days * 10, 900), 120)
+    width = max(min(days * 24, 1180), 240)
     slot = width / max(days, 1)
     top = max((t["articles"] + t["copies"] for t in timeline), default=0) or 1
     out = []
@@ -92,6 +101,7 @@ def bars(timeline: list[dict[str, Any]], height: int = 90) -> dict[str, Any]:
 _env.filters["safe_url"] = safe_url
 _env.globals["sparkline"] = sparkline
 _env.globals["bars"] = bars
+_env.globals["after"] = after
 _env.globals["SPARK_WEEKS"] = SPARK_WEEKS
 
 
@@ -356,7 +366,3 @@ def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

@@ -503,7 +503,7 @@ def console_articles(
         "FROM articles a LEFT JOIN sources s ON s.outlet_id = a.outlet_id"
         " LEFT JOIN narrative_members nm ON nm.article_id = a.article_id"
     )
-    total = con.execute(f"SELECT count(*) {base} {where}", params).fetchone()[0]
+    total = con.execute(f"SELECT count(*) {base} {where}", params).fetchall()[0][0]
     rows = _dicts(
         con.execute(
             f"""

@@ -4,10 +4,15 @@ Files under `fixtures/site/` are served at their relative path, with `{{BASE}}` 
 the server's address (so feeds and pages can carry absolute links). A few routes are made
 in code because they are about behaviour, not content: errors, slowness, size, flakiness.
 The server records every path it was asked for, so tests can prove what was *not* fetched.
+
+The fault routes under `/faults/` are the bad input the issue lists: gzip bombs, redirect
+loops, 410/503, hanging answers, non-HTML content, ... (see `add_fault_routes`). A route
+with an `etag` answers a matching If-None-Match with 304, like a real server.
 """
 
 from __future__ import annotations
 
+import gzip
 import sys
 import threading
 import time
@@ -44,6 +49,8 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     send_length: bool = True
+    etag: str | None = None  # If-None-Match with this value gets a 304
+    hang_s: float = 0.0  # send the headers and the first bytes, then stall this long
 
 
 Handler = Callable[[], Route]
@@ -115,8 +122,19 @@ def _make_handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
                 route = Route(status=404, body=b"<html><body><h1>Not found</h1></body></html>")
             if route.delay_s:
                 time.sleep(route.delay_s)
+            if route.etag is not None and self.headers.get("If-None-Match") == route.etag:
+                self.send_response(304)
+                self.send_header("ETag", route.etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if route.hang_s:
+                self._hang(route)
+                return
             try:
                 self.send_response(route.status)
+                if route.etag is not None:
+                    self.send_header("ETag", route.etag)
                 self.send_header("Content-Type", route.content_type)
                 for name, value in route.headers.items():
                     self.send_header(name, value)
@@ -129,6 +147,19 @@ def _make_handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(route.body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test): nothing to do
+
+        def _hang(self, route: Route) -> None:
+            try:
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body[:64])
+                self.wfile.flush()
+                time.sleep(route.hang_s)
+                self.close_connection = True
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass  # keep test output clean
@@ -186,9 +217,55 @@ def add_behaviour_routes(server: FixtureServer) -> None:
     )
 
 
+def _gzip_bomb(size: int, content_type: str) -> Route:
+    """A small gzip body that inflates to `size` bytes (about 1,000:1)."""
+    inflated = b"<html><body><p>" + b" " * size + b"</p></body></html>"
+    return Route(
+        body=gzip.compress(inflated, compresslevel=9),
+        content_type=content_type,
+        headers={"Content-Encoding": "gzip"},
+    )
+
+
+def add_fault_routes(server: FixtureServer) -> None:
+    """Bad input for pages and feeds, under /faults/."""
+    article = server.routes["/lotus/en/2026/11/lam-ha-reservoir-opens.html"]
+    assert isinstance(article, Route)
+    html = "text/html; charset=utf-8"
+    mixed = article.body.replace(
+        b"during the season.", "during the season – café".encode("cp1252") + b"."
+    )
+    server.routes.update(
+        {
+            "/faults/gzip-bomb.html": _gzip_bomb(20_000_000, html),
+            "/faults/gzip-bomb.xml": _gzip_bomb(20_000_000, "application/rss+xml"),
+            "/faults/loop-a.html": Route(status=302, headers={"Location": "/faults/loop-b.html"}),
+            "/faults/loop-b.html": Route(status=302, headers={"Location": "/faults/loop-a.html"}),
+            "/faults/loop.xml": Route(status=301, headers={"Location": "/faults/loop.xml"}),
+            "/faults/gone.html": Route(status=410, body=b"<html><body>Gone</body></html>"),
+            "/faults/busy.xml": Route(
+                status=503, body=b"busy", content_type="text/plain", headers={"Retry-After": "0"}
+            ),
+            "/faults/hang.html": Route(body=article.body, hang_s=4.0),
+            "/faults/hang.xml": Route(
+                body=b"<rss><channel>" + b" " * 10_000 + b"</channel></rss>",
+                content_type="application/rss+xml",
+                hang_s=4.0,
+            ),
+            "/faults/data.json": Route(body=b'{"story": "no"}', content_type="application/json"),
+            "/faults/photo.jpg": Route(
+                body=b"\xff\xd8\xff\xe0" + b"\0" * 100, content_type="image/jpeg"
+            ),
+            "/faults/empty.html": Route(body=b""),
+            "/faults/mixed-encoding.html": Route(body=mixed),
+        }
+    )
+
+
 def start_fixture_server() -> FixtureServer:
     server = FixtureServer()
     server.add_site(SITE)
     add_behaviour_routes(server)
+    add_fault_routes(server)
     server.start()
     return server

@@ -10,7 +10,7 @@ import pytest
 
 from mediawatch.records import Article, FetchRecord, Match, Narrative, content_hash, stable_id
 from store import reads, writes
-from store.db import StoreError, connection, open_db, schema_version
+from store.db import MIGRATIONS_DIR, StoreError, connection, open_db, schema_version
 
 CONTRACT_TABLES = {
     "sources", "fetch_log", "articles", "article_versions", "entities", "embeddings",
@@ -38,15 +38,18 @@ def test_new_database_has_every_contract_table_from_numbered_migrations(tmp_path
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
                   .fetchall()}
         assert tables >= CONTRACT_TABLES
-        assert schema_version(con) == 1
-        assert con.execute("SELECT name FROM schema_migrations").fetchall() == [
-            ("001_schema_v1",)]
+        names = [r[0] for r in con.execute(
+            "SELECT name FROM schema_migrations ORDER BY version").fetchall()]
+        assert names == [p.stem for p in sorted(MIGRATIONS_DIR.glob("*.sql"))]
+        assert names[0] == "001_schema_v1"
+        assert schema_version(con) == int(names[-1][:3])
 
 
 def test_reopening_applies_no_migration_twice(tmp_path):
     open_db(tmp_path / "m.duckdb").close()
     with connection(tmp_path / "m.duckdb") as con:
-        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 1
+        count = con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+        assert count == len(list(MIGRATIONS_DIR.glob("*.sql")))
 
 
 def test_database_path_that_is_a_directory_is_a_clear_error(tmp_path):
