@@ -102,26 +102,30 @@ def render_brief(
 def render_text(data: BriefData, fmt: str) -> str:
     """The brief as HTML or Markdown text (same data, same bytes)."""
     template = _environment(fmt).get_template(f"brief.{fmt}.j2")
-    return template.render(b=data, css=_css() if fmt == "html" else "")
+    text = template.render(b=data, css=_css() if fmt == "html" else "")
+    return re.sub(r"\n{3,}", "\n\n", text) if fmt == "md" else text
 
 
-class OfflineFetcher:
-    """WeasyPrint's URL fetcher: the brief loads nothing, so every request is refused."""
+def offline_fetcher() -> Any:
+    """WeasyPrint's URL fetcher for the brief: every request is refused (and noted).
 
-    def __init__(self) -> None:
-        self.refused: list[str] = []
+    The brief loads nothing (styles and charts are inline); this makes sure of it.
+    """
+    from weasyprint.urls import URLFetcher, URLFetchingError
 
-    def __call__(self, url: str, *args: Any, **kwargs: Any) -> Any:
-        return self.fetch(url)
+    class OfflineFetcher(URLFetcher):
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=())
+            self.refused: list[str] = []
 
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        from weasyprint.urls import URLFetchingError
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            self.refused.append(url)
+            raise URLFetchingError(f"the brief loads nothing: {url}")
 
-        self.refused.append(url)
-        raise URLFetchingError(f"the brief loads nothing remote: {url}")
+    return OfflineFetcher()
 
 
-def html_to_pdf(html: str, fetcher: OfflineFetcher | None = None) -> bytes:
+def html_to_pdf(html: str, fetcher: Any = None) -> bytes:
     """PDF of the brief's HTML with WeasyPrint, offline (Debian's fonts, no fetches)."""
     try:
         import weasyprint
@@ -130,7 +134,7 @@ def html_to_pdf(html: str, fetcher: OfflineFetcher | None = None) -> bytes:
             "PDF needs WeasyPrint and the Pango library (Debian: libpango-1.0-0, "
             f"libpangoft2-1.0-0): {str(exc).splitlines()[0]}"
         ) from exc
-    fetcher = fetcher or OfflineFetcher()
+    fetcher = fetcher or offline_fetcher()
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
     # a fixed identifier and no dates: the same HTML gives the same PDF
     return document.write_pdf(pdf_identifier=b"mediawatch-brief", uncompressed_pdf=False)

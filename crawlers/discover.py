@@ -242,8 +242,9 @@ class _Context:
     retry_times: int
     backoff_s: float
     client: httpx.Client | None = None
-    robots: dict[str, Any] = field(default_factory=dict)  # origin -> parser or None
+    robots: dict[str, Any] = field(default_factory=dict)  # origin -> (parser, why)
     robots_lock: threading.Lock = field(default_factory=threading.Lock)
+    origin_locks: dict[str, threading.Lock] = field(default_factory=dict)
 
 
 class _OutletDiscovery:
@@ -398,6 +399,8 @@ class _OutletDiscovery:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self.context.robots_lock:
+            lock = self.context.origin_locks.setdefault(origin, threading.Lock())
+        with lock:  # one fetch per origin; other origins go on meanwhile
             if origin not in self.context.robots:
                 self.context.robots[origin] = self._read_robots(origin)
             parser, why = self.context.robots[origin]

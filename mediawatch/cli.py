@@ -625,5 +625,70 @@ def extract(
     )
 
 
+# -- embed, cluster: the pipeline's meaning stages on files ---------------------------------
+
+
+def _batch_call(call: Any) -> None:
+    from nlp.batch import BatchInputError
+
+    try:
+        counts = call()
+    except (BatchInputError, *_known_errors()) as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    typer.echo(json.dumps(counts, ensure_ascii=False), err=True)
+
+
+@app.command()
+def embed(
+    input: Annotated[  # noqa: A002 - the contract's option name
+        Path, typer.Option("--input", help='JSONL of {"id", "text"} lines')
+    ],
+    output: Annotated[Path, typer.Option("--output", help="float32 .npy, one row per line")],
+) -> None:
+    """Vectors for {"id","text"} lines with the configured model, in input order."""
+    settings = _settings()
+
+    def call() -> dict:
+        from nlp.batch import embed_file
+        from nlp.embed import load_embedder
+
+        embedder = load_embedder(
+            settings.embedding_model, settings.models_dir, settings.embedding_batch_size
+        )
+        return {"embedded": embed_file(input, output, embedder), "model": embedder.model_id}
+
+    _batch_call(call)
+
+
+@app.command()
+def cluster(
+    input: Annotated[  # noqa: A002 - the contract's option name
+        Path,
+        typer.Option("--input", help='JSONL of {"id","title","text"[,"lang","published_at"]}'),
+    ],
+    output: Annotated[Path, typer.Option("--output", help="TSV: id<TAB>narrative_id")],
+) -> None:
+    """Narrative clustering of articles with the pipeline's own algorithm."""
+    settings = _settings()
+
+    def call() -> dict:
+        from nlp.batch import cluster_file, read_cluster_input
+        from nlp.embed import load_embedder
+        from nlp.narratives import TwoStageClustering
+
+        read_cluster_input(input)  # bad input fails before the model loads
+        embedder = load_embedder(
+            settings.embedding_model, settings.models_dir, settings.embedding_batch_size
+        )
+        strategy = TwoStageClustering(
+            settings.narrative_threshold,
+            settings.narrative_merge_threshold,
+            settings.narrative_cross_language_bonus,
+        )
+        return cluster_file(input, output, embedder, strategy)
+
+    _batch_call(call)
+
+
 def main() -> None:
     app()

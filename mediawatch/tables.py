@@ -130,7 +130,7 @@ def print_narrative(detail: dict[str, Any], console: Console | None = None) -> N
             f"score {e['score']:.3f}: {escape(e['title'])}"
         )
         for r in e["responses"]:
-            console.print(f"\\[{r['lang'] or 'text'}]\n{escape(r['copy'])}", highlight=False)
+            console.print(f"\\[{r['lang'] or 'text'}]\n{escape(r['copy_text'])}", highlight=False)
     if detail["candidates"]:
         console.print(
             "\nunder the threshold: "

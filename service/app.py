@@ -14,7 +14,6 @@ import hmac
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +233,3 @@ def create_app(
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts)
     return app
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

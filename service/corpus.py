@@ -243,12 +243,17 @@ class CorpusCache:
         self._lock = threading.Lock()
 
     def get(self) -> tuple[Corpus, bool]:
-        """(corpus, stale): stale when the store changed but a writer holds it."""
+        """(corpus, stale): stale while the store changed but the new corpus is not ready
+        (a writer holds the store, or another request is rebuilding it)."""
         version = self.source.version()
         current = self._corpus
         if current is not None and current.version == version:
             return current, False
-        with self._lock:
+        if current is not None and not self._lock.acquire(blocking=False):
+            return current, True  # someone is rebuilding: answer from the last corpus
+        if current is None:
+            self._lock.acquire()
+        try:
             current = self._corpus
             if current is not None and current.version == self.source.version():
                 return current, False
@@ -262,3 +267,5 @@ class CorpusCache:
                 raise
             self._corpus = corpus
             return corpus, False
+        finally:
+            self._lock.release()

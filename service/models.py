@@ -125,9 +125,7 @@ class ArticlePage(BaseModel):
 class ResponseText(BaseModel):
     lang: str
     text: str
-    copy_text: str = Field(alias="copy", description="response, sources and any draft warning")
-
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    copy_text: str = Field(description="what the copy button copies: response, sources, warning")
 
 
 class LibraryMatch(BaseModel):

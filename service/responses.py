@@ -82,7 +82,7 @@ def entry_view(
         "flag_text": FLAG_TEXT.get(flag) if flag else None,
         "expires_at": entry.get("expires_at"),
         "responses": [
-            {"lang": lang, "text": text, "copy": copy_text(text, evidence, flag)}
+            {"lang": lang, "text": text, "copy_text": copy_text(text, evidence, flag)}
             for lang, text in sections.items()
         ],
         "evidence": evidence,

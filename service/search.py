@@ -2,8 +2,9 @@
 
 Semantic side: the query's vector against every article (exact faiss inner product) and every
 narrative centroid. Keyword side: BM25 over article titles, and over each narrative's label,
-keywords and headlines. The ranked lists are fused by reciprocal rank (k = 60): a result high in
-both comes first, a result found by one side only still shows. A narrative also ranks by its
+keywords and headlines. The ranked lists are fused by reciprocal rank (k = 10, so that the shown
+score falls off quickly below the best): a result high in both comes first, a result found by
+one side only still shows. A narrative also ranks by its
 best article, so narratives and articles agree. Filters (dates, language, country, scope,
 outlet, topic) apply before ranking; narratives keep only the articles the filters let through.
 
@@ -22,7 +23,8 @@ from service.filters import TREND_STATUSES, Filters
 from service.narratives import TREND_DAYS, office_today, reference_end, response_state, trend_status
 from service.textindex import query_tokens
 
-RRF_K = 60
+RRF_K = 10
+VIA_ARTICLES = 20  # a narrative also ranks by its place among the best articles
 POOL = 100  # candidates each side contributes before fusion
 
 
@@ -101,7 +103,7 @@ def hybrid_search(
     via_articles = list(
         dict.fromkeys(
             int(corpus.article_narrative[r])
-            for r in article_rows[:pool]
+            for r in article_rows[:VIA_ARTICLES]
             if corpus.article_narrative[r] >= 0
         )
     )

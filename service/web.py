@@ -161,13 +161,13 @@ def _int(params: dict[str, str], name: str, default: int, low: int, high: int) -
         return default
 
 
-def _choices(request: Request) -> dict[str, list[str]]:
-    corpus, _ = request.app.state.console.corpus.get()
-    return {
-        "languages": sorted(corpus.language.values),
-        "countries": sorted(corpus.country.values),
-        "outlets": sorted(corpus.outlet.values),
-    }
+def _choices(request: Request, con=None) -> dict[str, list[str]]:
+    from store import reads
+
+    if con is not None:
+        return reads.console_choices(con)
+    with request.app.state.console.source.read() as fresh:
+        return reads.console_choices(fresh)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -192,6 +192,7 @@ def home(request: Request) -> HTMLResponse:
         )
     with console.source.read() as con:
         total, rows = list_narratives(con, filters, console.settings, PAGE_SIZE, offset)
+        choices = _choices(request, con)
     return render(
         request,
         "narratives.html.j2",
@@ -201,7 +202,7 @@ def home(request: Request) -> HTMLResponse:
         total=total,
         offset=offset,
         page_size=PAGE_SIZE,
-        choices=_choices(request),
+        choices=choices,
         raw=params,
     )
 

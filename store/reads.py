@@ -903,3 +903,15 @@ def brief_model_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The embedding models the current narratives were built with."""
     rows = con.execute("SELECT DISTINCT model_id FROM narratives ORDER BY 1").fetchall()
     return [r[0] for r in rows]
+
+
+def console_choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The values the console's filter menus offer: languages, countries, outlets."""
+    rows = con.execute(
+        "SELECT 'languages', list(DISTINCT language ORDER BY language) FILTER"
+        " (WHERE language IS NOT NULL) FROM articles"
+        " UNION ALL SELECT 'countries', list(DISTINCT country ORDER BY country) FILTER"
+        " (WHERE country IS NOT NULL) FROM sources"
+        " UNION ALL SELECT 'outlets', list(outlet_id ORDER BY outlet_id) FROM sources"
+    ).fetchall()
+    return {name: values or [] for name, values in rows}

@@ -26,6 +26,9 @@ WEEK = "2026-W46"
 SCRIPT = "<script>alert('x')</script>"
 IMG = '<img src="https://tracker.example/p.gif" onerror="alert(1)">'
 ATTR = '"><svg onload=alert(1)>'
+SECTIONS = ("summary", "top-narratives", "new-and-rising", "needs-a-response",
+            "favourable-coverage", "reach", "coverage-and-health", "method")
+CHARTS = ("chart-volume", "chart-coverage", "chart-languages", "chart-countries", "chart-scope")
 
 
 def settings_for(tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -263,3 +264,74 @@ and hull, the harbour office said on Thursday.</p>
 <p>Four crossings a day are planned, the first leaving at six. Islanders used small boats while
 the ferry was out of service, and fares are unchanged.</p>
 </article><footer>© Harbour Media</footer></body></html>"""
+
+
+class _Doc:
+    """A stand-in for trafilatura's document."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.title = "Ferry services resume"
+        self.sitename = self.author = self.date = self.url = None
+
+
+@pytest.mark.parametrize(
+    ("precision", "balanced", "method"),
+    [
+        ("Short. " * 20, "Longer and complete. " * 30, "balanced"),  # precision lost half
+        ("Short. " * 20, "Short. " * 30, "trafilatura"),  # balanced not twice as long
+        ("Long enough. " * 200, "Much longer. " * 800, "trafilatura"),  # no second pass
+    ],
+)
+def test_short_precision_text_gets_a_balanced_second_opinion_that_wins_only_if_twice_as_long(
+    monkeypatch: pytest.MonkeyPatch, precision: str, balanced: str, method: str
+) -> None:
+    import crawlers.extract as extract
+
+    calls: list[str] = []
+
+    def fake(html: str, url: str, *, mode: str) -> _Doc:
+        calls.append(mode)
+        return _Doc(precision.strip() if mode == "precision" else balanced.strip())
+
+    monkeypatch.setattr(extract, "_trafilatura", fake)
+    html = ARTICLE_SHELL.format(meta="").replace("</article>", balanced * 2 + "</article>")
+
+    article = extract_html(html, BASE + "/story")
+
+    assert article.method == method
+    assert calls == (["precision"] if len(precision) >= 2000 else ["precision", "balanced"])
+
+
+def test_second_pass_is_skipped_when_the_page_has_too_little_text_for_it_to_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import crawlers.extract as extract
+
+    calls: list[str] = []
+    original = extract._trafilatura
+
+    def counting(html: str, url: str, *, mode: str):  # noqa: ANN202
+        calls.append(mode)
+        return original(html, url, mode=mode)
+
+    monkeypatch.setattr(extract, "_trafilatura", counting)
+
+    extract_html(html_of(EN_ARTICLE), BASE + EN_ARTICLE)
+
+    assert calls == ["precision"]  # the page's whole text is under twice the article
+
+
+def test_article_rendered_by_script_is_read_from_its_json_ld_body() -> None:
+    body = "The morning ferry to the islands runs again after three weeks of repairs. " * 4
+    html = (
+        '<html lang="en"><head><title>Ferry back</title><script type="application/ld+json">'
+        + json.dumps({"@type": "NewsArticle", "headline": "Ferry back", "articleBody": body})
+        + '</script></head><body><div id="app"></div></body></html>'
+    )
+
+    article = extract_html(html, BASE + "/ferry")
+
+    assert article.text == body.strip()
+    # trafilatura's recall mode and baseline read articleBody themselves; ours is the last net
+    assert article.method in ("recall", "baseline", "json-ld")

@@ -197,3 +197,21 @@ def test_crawl_cache_for_development_replays_pages_without_asking_the_server(
     assert outlet_server.hit_count(path) == hits  # the second crawl never reached the server
     assert [p.body for p in second] == [p.body for p in first]
     assert [r.error_class for r in records if r.kind == "page"] == [None]
+
+
+def test_a_feed_in_utf8_with_windows_1252_pieces_is_read_and_the_mix_logged() -> None:
+    from crawlers.feeds import parse_feed
+
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><item>'
+        "<title>Hồ chứa Lâm Hà đi vào vận hành</title><link>http://a.example/1.html</link>"
+        "<description>".encode()
+        + "Caf\xe9 \u2013 prix".encode("cp1252")
+        + (b"</description></item></channel></rss>")
+    )
+
+    parsed = parse_feed(body, outlet_id="lotus", feed_url="http://a.example/rss.xml")
+
+    [item] = parsed.items
+    assert item.title == "Hồ chứa Lâm Hà đi vào vận hành" and item.summary == "Café – prix"
+    assert parsed.warnings == ["mixed encodings: UTF-8 with pieces in Windows-1252"]

@@ -29,14 +29,8 @@ def store_digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def console_settings(request):
-    import os  # DEVONLY
-
-    if os.environ.get("MW_DEV_DB"):  # DEVONLY
-        from mediawatch.settings import load_settings  # DEVONLY
-
-        return load_settings(db=os.environ["MW_DEV_DB"])  # DEVONLY
-    settings, _, _ = request.getfixturevalue("demo_store")
+def console_settings(demo_store):
+    settings, _, _ = demo_store
     return settings
 
 

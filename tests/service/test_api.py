@@ -102,7 +102,7 @@ def test_one_narrative_in_full(client, narratives_by_entry):
     [response] = [r for r in detail["responses"] if r["entry_id"] == "E04"]
     assert response["usable"] and not response["draft"]
     assert response["evidence"] and response["responses"]
-    assert "Sources:" in response["responses"][0]["copy"]
+    assert "Sources:" in response["responses"][0]["copy_text"]
     assert {a["article_id"] for a in detail["articles"]} >= {detail["origin_article_id"]}
 
 
@@ -112,7 +112,7 @@ def test_drafts_are_flagged_as_drafts(client, narratives_by_entry):
     detail = client.get(f"/api/narratives/{n['narrative_id']}").json()
     [draft] = [r for r in detail["responses"] if r["entry_id"] == "E07"]
     assert draft["draft"] and not draft["usable"] and draft["flag"] == "draft"
-    assert all(r["copy"].startswith("[DRAFT") for r in draft["responses"])
+    assert all(r["copy_text"].startswith("[DRAFT") for r in draft["responses"])
 
 
 def test_unknown_and_malformed_ids(client):
