@@ -23,8 +23,8 @@ demo: install
 
 # Browser tests use Debian's Chromium (never `playwright install`, which downloads).
 chromium:
-	@test -x /usr/bin/chromium || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null; }
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/opentype/noto || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core fonts-noto-cjk >/dev/null; }
 
 test: install-dev chromium
 	$(VENV)/bin/ruff check .

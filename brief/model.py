@@ -184,7 +184,8 @@ def collect(con: duckdb.DuckDBPyConnection, week: Week, settings: Any) -> BriefD
         if r["articles"] > 0 or r["previous_articles"] > 0
     ]
     active_ids = [r["narrative_id"] for r in activity if r["articles"] > 0]
-    headlines = reads.narrative_headlines(con, active_ids, start, end)
+    # only the top narratives show headlines (activity comes biggest first)
+    headlines = reads.narrative_headlines(con, active_ids[:TOP_NARRATIVES], start, end)
     first_week = week.shifted(-(CHART_WEEKS - 1))
     chart_weeks = [first_week.shifted(k).label for k in range(CHART_WEEKS)]
     volume: dict[tuple[str, str], int] = {

@@ -304,12 +304,15 @@ def _main_text(
     minimum = MIN_CHARS_DECLARED_ARTICLE if meta.declares_article else MIN_CHARS_OTHER
     text = _drop_title_line(_clean_text(document.text if document else ""), title)
     method = "trafilatura"
-    # the balanced text cannot be longer than all the page's visible text: when that is
-    # under twice what precision found, the second pass could not win (skip its cost)
+    # The balanced text cannot be longer than all the page's visible text: when that is
+    # under twice what precision found, the second pass could not win (skip its cost). Like
+    # the fallbacks, it may not turn a page that is no article into one: precision must
+    # have found enough, or the page (or a feed) must say it is an article.
     if (
         not meta.hollow_article
         and len(text) < SECOND_PASS_BELOW_CHARS
         and meta.text_chars > len(text) / BALANCED_RATIO
+        and (len(text) >= minimum or meta.declares_article or hints is not None)
     ):
         balanced = _trafilatura(html, url, mode="balanced")
         balanced_text = _drop_title_line(_clean_text(balanced.text if balanced else ""), title)

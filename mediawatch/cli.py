@@ -578,7 +578,10 @@ def _as_of(text: str | None) -> datetime:
 @app.command()
 def extract(
     target: Annotated[
-        str | None, typer.Argument(help="a saved page (HTML, or .html.gz) or an http(s) URL")
+        str | None,
+        typer.Argument(
+            metavar="FILE_OR_URL", help="a saved page (HTML, or .html.gz) or an http(s) URL"
+        ),
     ] = None,
     url: Annotated[str | None, typer.Option(help="the URL the saved page was fetched from")] = None,
     input: Annotated[  # noqa: A002 - the contract's option name

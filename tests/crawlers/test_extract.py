@@ -335,3 +335,20 @@ def test_article_rendered_by_script_is_read_from_its_json_ld_body() -> None:
     assert article.text == body.strip()
     # trafilatura's recall mode and baseline read articleBody themselves; ours is the last net
     assert article.method in ("recall", "baseline", "json-ld")
+
+
+def test_the_second_pass_does_not_turn_an_index_page_into_an_article(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import crawlers.extract as extract
+
+    def fake(html: str, url: str, *, mode: str) -> _Doc:
+        return _Doc("Short teaser. " * 10 if mode == "precision" else "Menu item link. " * 200)
+
+    monkeypatch.setattr(extract, "_trafilatura", fake)
+    index = "<html><body><div>" + "<p>Menu item link.</p>" * 400 + "</div></body></html>"
+
+    with pytest.raises(ExtractionError, match="not an article"):
+        extract_html(index, BASE + "/economy/")
+    # the same page listed by a feed as an article may be rescued
+    assert extract_html(index, BASE + "/economy/", hint()).method == "balanced"
