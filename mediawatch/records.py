@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 Scope = Literal["domestic", "foreign"]
-FetchKind = Literal["feed", "page", "robots", "sitemap"]
+FetchKind = Literal["feed", "page", "robots", "sitemap", "section"]
 
 
 def stable_id(*parts: str, length: int = 16) -> str:

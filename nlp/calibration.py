@@ -1,0 +1,126 @@
+"""Turning fused match scores into probabilities, so one threshold means one precision.
+
+The fused score of a (query, entry) pair (nlp/match.py) is a sum of standardised scores; on
+its own it says "how far above the other candidates", not "how likely right". A Platt
+calibration maps it to the probability that the entry is the right answer for the query,
+fitted on labelled (query -> entry) pairs (data/labelled/): p = 1 / (1 + exp(-(a * s + b)))
+with a > 0, so the probability rises with the fused score and the ranking is unchanged.
+
+The calibration also carries the embedding model's background similarity (mean and spread
+of the cosine between phrasings of unrelated entries): the fused score includes how far
+the best phrasing stands above that background, which is what lets a score mean the same
+for a query that matches nothing as for one that matches.
+
+A calibration belongs to one embedding model. `nlp/match_calibration.json` holds the
+shipped ones (fitted on data/labelled/demo_pairs.tsv by `python -m nlp.calibration`); with
+a model that has none, scores fall back to an uncalibrated default and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+CALIBRATION_FILE = Path(__file__).with_name("match_calibration.json")
+# Candidates per labelled query that the calibration is fitted on (the matcher flags every
+# candidate of its top-k against the threshold, not only the first).
+FIT_CANDIDATES = 3
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt scaling of the fused score, and the model's background similarity."""
+
+    model_id: str
+    a: float
+    b: float
+    background_mean: float
+    background_std: float
+    fitted_on: str = ""
+    pairs: int = 0
+
+    @property
+    def calibrated(self) -> bool:
+        return bool(self.fitted_on)
+
+    @property
+    def id(self) -> str:
+        return f"platt:{self.a:.4f}:{self.b:.4f}@{self.fitted_on or 'uncalibrated'}"
+
+    def probability(self, fused: np.ndarray | float) -> np.ndarray:
+        x = np.clip(self.a * np.asarray(fused, dtype=np.float64) + self.b, -50.0, 50.0)
+        return 1.0 / (1.0 + np.exp(-x))
+
+    def fused_at(self, probability: float) -> float:
+        """The fused score whose probability is `probability` (the inverse of `probability`)."""
+        p = min(max(probability, 1e-12), 1 - 1e-12)
+        return (math.log(p / (1 - p)) - self.b) / self.a
+
+
+def uncalibrated(model_id: str, background_mean: float, background_std: float) -> Calibration:
+    """A stand-in for a model nobody calibrated: a fused score of 6 maps to 0.5."""
+    return Calibration(model_id, 1.0, -6.0, background_mean, background_std)
+
+
+def fit_platt(scores: Sequence[float], labels: Sequence[bool]) -> tuple[float, float]:
+    """(a, b) of p = sigmoid(a * s + b), by maximum likelihood with a little smoothing.
+
+    Uses Platt's target smoothing (positives (n+ + 1) / (n+ + 2), negatives 1 / (n- + 2))
+    so a separable sample does not drive a to infinity. Raises ValueError if the sample
+    has no positive or no negative, or if the fit is not increasing.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("calibration needs both right and wrong candidates")
+    target = np.where(y, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    mean, std = s.mean(), s.std() or 1.0
+    x = (s - mean) / std
+    a, b = 1.0, 0.0
+    for _ in range(100):  # Newton's method on the (convex) log-loss
+        p = 1 / (1 + np.exp(-np.clip(a * x + b, -50, 50)))
+        w = np.maximum(p * (1 - p), 1e-12)
+        grad = np.array([np.sum((p - target) * x), np.sum(p - target)])
+        hess = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
+        hess += 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    if not a > 0:
+        raise ValueError("calibration is not increasing in the fused score: check the labels")
+    # back to the unstandardised score
+    return float(a / std), float(b - a * mean / std)
+
+
+def load_calibration(model_id: str, path: Path = CALIBRATION_FILE) -> Calibration | None:
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    found = data.get(model_id)
+    return Calibration(**found) if found else None
+
+
+def save_calibration(calibration: Calibration, path: Path = CALIBRATION_FILE) -> None:
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data[calibration.model_id] = asdict(calibration)
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def precision_at(
+    probabilities: Sequence[float], correct: Sequence[bool], threshold: float
+) -> tuple[float | None, int]:
+    """Share of candidates at or over the threshold that are right, and how many there are."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    ok = np.asarray(correct, dtype=bool)
+    over = p >= threshold
+    if not over.any():
+        return None, 0
+    return float(ok[over].mean()), int(over.sum())
