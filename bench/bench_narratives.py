@@ -34,7 +34,7 @@ def bcubed(pred: list, gold: list) -> tuple[float, float, float]:
         by_pred[p].append(i)
         by_gold[g].append(i)
     precision = recall = 0.0
-    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
+    for p, g in zip(pred, gold, strict=True):
         same_pred = by_pred[p]
         correct = sum(1 for j in same_pred if gold[j] == g)
         precision += correct / len(same_pred)
@@ -108,7 +108,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--no-bertopic", action="store_true")
+    parser.add_argument("--throughput", type=int, default=0, help="N articles (e.g. 10000)")
+    parser.add_argument("--stability", action="store_true", help="demo outlets, one more day")
     args = parser.parse_args()
+    if args.stability:
+        stability()
+        return
+    if args.throughput:
+        throughput(args.data, args.throughput)
+        return
 
     from mediawatch.settings import Settings
     from nlp.batch import ClusterRecord, cluster_records
@@ -136,8 +144,10 @@ def main() -> None:
     narrative_of, counts = cluster_records(records, embedder, strategy)
     seconds = time.perf_counter() - started
     print(f"pipeline counts: {counts}")
-    print(f"{'':44s} {'B3 P':>6s} {'B3 R':>6s} {'B3 F1':>6s}   {'topic':>6s} {'pairs':>7s} "
-          f"{'k':>6s} {'s':>7s}")
+    print(
+        f"{'':44s} {'B3 P':>6s} {'B3 R':>6s} {'B3 F1':>6s}   {'topic':>6s} {'pairs':>7s} "
+        f"{'k':>6s} {'s':>7s}"
+    )
     print(f"{'':44s} {'':6s} {'':6s} {'':6s}   {'over-merge':>14s}")
     pipeline = [narrative_of[d["doc_id"]] for d in docs]
     row("pipeline (defaults, mediawatch cluster)", pipeline, gold, topics, seconds)
@@ -187,6 +197,110 @@ def main() -> None:
             best = (f1, threshold, labels.tolist())
     row(f"TF-IDF average-link, ORACLE cut {best[1]:.3f}", best[2], gold, topics)
     print("sizes of gold stories:", sorted(Counter(gold).values())[:3], "...")
+
+
+def _embedder():
+    from mediawatch.settings import Settings
+    from nlp.embed import load_embedder
+
+    settings = Settings()
+    return settings, load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_batch_size
+    )
+
+
+def throughput(data: Path, n: int) -> None:
+    """Each meaning step for n articles, beside the raw model encode of the same texts."""
+    import resource
+    from dataclasses import replace
+
+    from mediawatch.records import ArticleForAnalysis, content_hash
+    from nlp.embed import article_text
+    from nlp.enrich import enrich, summarise
+    from nlp.language import identify
+    from nlp.narratives import TwoStageClustering, build_narratives
+
+    settings, embedder = _embedder()
+    docs = load(data)
+    sentences = [[s for s in d["body"].split("\n") if s.strip()] for d in docs]
+    articles = []
+    for k in range(n):
+        # distinct articles (no syndicated copies): for k past the corpus, interleave the
+        # sentences of two documents
+        a, b = k % len(docs), (k * 7 + 3) % len(docs)
+        lines = (
+            sentences[a]
+            if k < len(docs)
+            else [x for pair in zip(sentences[a], sentences[b], strict=False) for x in pair]
+        )
+        title, body = docs[a]["title"], "\n".join(lines)
+        articles.append(
+            ArticleForAnalysis(str(k), "", title, body, None, None, content_hash(title, body))
+        )
+    texts = [article_text(a.title, a.text) for a in articles]
+    embedder.embed_passages(texts[:64])  # warm up
+    started = time.perf_counter()
+    embedder.embed_passages(texts)
+    raw = time.perf_counter() - started
+    steps = {}
+    started = time.perf_counter()
+    articles = [replace(a, language=identify(f"{a.title}\n{a.text}")) for a in articles]
+    steps["language id"] = time.perf_counter() - started
+    started = time.perf_counter()
+    enriched = enrich(articles)
+    steps["enrich (spaCy)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    vectors = embedder.embed_passages(texts)
+    steps["embed"] = time.perf_counter() - started
+    started = time.perf_counter()
+    result = build_narratives(
+        articles,
+        vectors,
+        strategy=TwoStageClustering(
+            settings.narrative_threshold,
+            settings.narrative_merge_threshold,
+            settings.narrative_cross_language_bonus,
+        ),
+    )
+    steps["cluster"] = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    whole = sum(steps.values())
+    print(f"{n} articles (ECB+ texts, English), model {embedder.model_id}")
+    print(f"enrichment: {summarise(enriched)}; narratives {len(result.narratives)}")
+    print(f"raw model encode            {raw:7.1f} s {n / raw:7.1f} texts/s")
+    for name, took in steps.items():
+        print(f"  {name:25s} {took:7.1f} s")
+    print(f"enrich+embed+cluster        {whole:7.1f} s {n / whole:7.1f} texts/s")
+    print(
+        f"ratio (raw / whole) {raw / whole:.2f}; without spaCy "
+        f"{raw / (whole - steps['enrich (spaCy)']):.2f}; peak RSS {peak:.0f} MiB"
+    )
+
+
+def stability() -> None:
+    """Demo outlets: cluster all but the last day, then everything with identities carried:
+    the share of the first run's memberships that stay unchanged."""
+    from datetime import timedelta
+
+    from demo.world import build_world
+    from nlp.batch import ClusterRecord, cluster_records
+
+    settings, embedder = _embedder()
+    articles = build_world().good_articles()
+    last = max(a.published_at for a in articles)
+    cut = last - timedelta(days=1)
+    records = [ClusterRecord(a.key, a.title, a.body, None, a.published_at) for a in articles]
+    before = [r for r in records if r.published_at <= cut]
+    first, _ = cluster_records(before, embedder)
+    # only narratives of two or more articles are memberships the store keeps
+    sizes = Counter(first.values())
+    kept = {k: v for k, v in first.items() if sizes[v] > 1}
+    second, _ = cluster_records(records, embedder, previous=kept)
+    same = sum(second[k] == v for k, v in kept.items())
+    print(
+        f"stability: {len(before)} articles, then {len(records) - len(before)} more "
+        f"(last day); {same}/{len(kept)} memberships unchanged ({same / len(kept):.1%})"
+    )
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ def mediawatch_run(settings: dict[str, Any], week: str | None = None) -> RunSumm
         stage("store articles", stages.store_articles, config, run_id, acquired)
         stage("find duplicates", stages.mark_duplicates, config, run_id)
         stage("identify languages", stages.identify_languages, config, run_id)
+        stage("enrich", stages.enrich_articles, config, run_id)
         stage("embed", stages.embed_articles, config, run_id)
         stage("cluster narratives", stages.build_narratives, config, run_id)
         stage("load library", stages.load_library, config, run_id, date.today())

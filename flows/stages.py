@@ -196,6 +196,23 @@ def identify_languages(settings: Settings, run_id: str) -> dict:
     return {"languages": dict(sorted(languages.items()))}
 
 
+def enrich_articles(settings: Settings, run_id: str) -> dict:
+    """spaCy per language (entities, Vietnamese words), for articles whose text changed.
+
+    Odd input (empty, very long, unsupported script, mixed languages) is enriched as far as
+    it goes and counted by flag in the summary; no article is skipped silently.
+    """
+    from nlp.enrich import enrich, summarise
+
+    with connection(settings.db) as con:
+        articles = reads.articles_for_analysis(con)
+        done = reads.enriched_hashes(con)
+        todo = [a for a in articles if done.get(a.article_id) != a.content_hash]
+        found = enrich(todo)
+        writes.replace_enrichments(con, found, {a.article_id: a.content_hash for a in todo}, run_id)
+    return summarise(found) | {"enrich_cached": len(articles) - len(todo)}
+
+
 def embed_articles(settings: Settings, run_id: str) -> dict:
     from nlp.embed import article_text, load_embedder
 
@@ -224,11 +241,17 @@ def build_narratives(settings: Settings, run_id: str) -> dict:
     model_id = _model_id(settings)
     since = datetime.now(UTC) - timedelta(days=ANALYSIS_WINDOW_DAYS)
     with connection(settings.db) as con:
-        articles = [a for a in reads.articles_for_analysis(con, since) if a.text.strip()]
+        window = reads.articles_for_analysis(con, since)
+        # an article without text joins no narrative: counted, not dropped silently
+        articles = [a for a in window if a.text.strip()]
         cached = reads.cached_embeddings(con, model_id, [a.content_hash for a in articles])
+        skipped = {
+            "cluster_skipped_empty": len(window) - len(articles),
+            "cluster_skipped_no_vector": sum(a.content_hash not in cached for a in articles),
+        }
         articles = [a for a in articles if a.content_hash in cached]
         if not articles:
-            return {"narratives": 0, "unclustered": 0}
+            return {"narratives": 0, "unclustered": 0} | skipped
         vectors = np.stack([cached[a.content_hash] for a in articles])
         result = cluster(
             articles,
@@ -242,11 +265,42 @@ def build_narratives(settings: Settings, run_id: str) -> dict:
         )
         writes.replace_narratives(con, result.narratives, result.centroids, model_id, run_id)
         writes.record_lineage(con, result.lineage, run_id)
+        trends = _trends(settings, con)
+        writes.replace_narrative_trends(con, trends.rows, trends.pickups, run_id)
+        tags = _topic_tags(settings, result.centroids, vectors.mean(axis=0))
+        writes.replace_narrative_topics(con, tags, run_id)
     return {
         "narratives": len(result.narratives),
         "unclustered": result.unclustered,
         "lineage_events": len(result.lineage),
-    }
+        "narrative_trend_rows": len(trends.rows),
+        "members_undated": trends.undated,
+        "narratives_with_topic": len({t[0] for t in tags}),
+    } | skipped
+
+
+def _topic_tags(settings: Settings, centroids: dict, corpus_mean: np.ndarray) -> list:
+    """Topic tags from the taxonomy file (data/topics.yaml); a broken file tags nothing."""
+    from nlp.embed import load_embedder
+    from nlp.topics import TaxonomyError, load_topics, tag_narratives, topic_vectors
+
+    try:
+        topics = load_topics()
+    except TaxonomyError as exc:
+        log.error("topic taxonomy refused, no topic tags this run: %s", exc)
+        return []
+    embedder = load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_batch_size
+    )
+    return tag_narratives(centroids, topics, topic_vectors(topics, embedder), corpus_mean)
+
+
+def _trends(settings: Settings, con):
+    """Trends per day and week and the pickup order, from the memberships just written."""
+    from nlp.trends import MemberRow, compute_trends
+
+    members = [MemberRow(*row) for row in reads.narrative_member_rows(con)]
+    return compute_trends(members, settings.timezone)
 
 
 def load_library(settings: Settings, run_id: str, today: date) -> dict:
@@ -266,28 +320,47 @@ def load_library(settings: Settings, run_id: str, today: date) -> dict:
 
 
 def match_narratives(settings: Settings, run_id: str) -> dict:
-    """Score every narrative against the library in the store (drafts too, flagged later)."""
+    """Score every narrative against the library in the store (drafts too, flagged later).
+
+    Hybrid matching (nlp/match.py) through each narrative's representative headlines; the
+    library index is saved under work_dir by library version and rebuilt only when an
+    entry changes. Scores are calibrated probabilities, compared with match_threshold.
+    """
     from nlp.embed import load_embedder
-    from nlp.match import LibraryIndex, LibraryItem
+    from nlp.match import NARRATIVE_HEADLINES, LibraryIndex, library_items
     from nlp.match import match_narratives as match
 
     with connection(settings.db) as con:
         entries = reads.library_for_matching(con)
         centroids = reads.narrative_centroids(con)
+        headlines = reads.narrative_match_headlines(con, NARRATIVE_HEADLINES)
     embedder = load_embedder(
         settings.embedding_model, settings.models_dir, settings.embedding_batch_size
     )
-    index = LibraryIndex(
-        [
-            LibraryItem(e["entry_id"], e["version"], tuple([e["title"], *e["claims"]]))
-            for e in entries
-        ],
-        embedder,
-    )
-    matches = match(centroids, index, threshold=settings.match_threshold)
+    cache_dir = settings.work_dir / "library_index"
+    index = LibraryIndex(library_items(entries), embedder, cache_dir=cache_dir)
+    matches = match(centroids, index, threshold=settings.match_threshold, headlines=headlines)
     with connection(settings.db) as con:
         writes.replace_matches(con, matches, run_id)
-    return {"matches": sum(m.above_threshold for m in matches)}
+        writes.record_library_index(
+            con,
+            {
+                "library_version": index.version,
+                "model_id": index.model_id,
+                "kind": index.kind,
+                "entries": len(index.items),
+                "rows": len(index.rows.texts),
+                "path": str(cache_dir / index.version),
+                "calibration": index.calibration.id,
+                "threshold": settings.match_threshold,
+            },
+            run_id,
+        )
+    return {
+        "matches": sum(m.above_threshold for m in matches),
+        "library_version": index.version,
+        "library_index": "loaded" if index.built.loaded_from_disk else "built",
+    }
 
 
 def write_brief(settings: Settings, run_id: str, week: str | None = None) -> dict:

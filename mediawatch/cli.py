@@ -395,6 +395,77 @@ def serve(
         fail(f"cannot listen on {host}:{number}: {exc.strerror or exc}")
 
 
+# -- match -----------------------------------------------------------------------------------
+
+
+@app.command()
+def match(
+    text: Annotated[str | None, typer.Option("--text", help="one text to match")] = None,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="qid<TAB>text lines to match in a batch")
+    ] = None,
+    library: Annotated[
+        Path | None,
+        typer.Option(
+            "--library",
+            help="JSONL ({id,title,claims}), ClaimReview JSON-LD or an entries folder"
+            " (default: the vetted library)",
+        ),
+    ] = None,
+    top: Annotated[
+        str | None, typer.Option("--top", metavar="K", help="entries per query (5; 10 for files)")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="TREC run to write (with --queries)")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Best library entries for a text, or for every line of a query file (a TREC run:
+    `qid Q0 entry_id rank score mediawatch`). Scores are calibrated probabilities."""
+    if (text is None) == (queries is None):
+        fail("give either --text TEXT or --queries FILE")
+    if queries is not None and output is None:
+        fail("--queries needs --output RUN.tsv")
+    if text is not None and output is not None:
+        fail("--output goes with --queries (a TREC run), not --text")
+    top_k = _count(top, "--top", 1, 1000) if top is not None else (5 if text else 10)
+    settings = _settings()
+    today = _office_today(settings.timezone)
+    from nlp.match_run import MatchInputError, match_file, match_one
+
+    try:
+        if queries is not None:
+            done = match_file(
+                queries, output, settings, library, top_k, today,
+                progress=lambda m: typer.echo(m, err=True),
+            )
+            if as_json:
+                _print_json(done)
+            else:
+                typer.echo(
+                    f"{done['queries']} queries, {done['lines']} run lines -> {output}"
+                    f" ({done['entries']} entries, {done['index']} index"
+                    f" {'loaded' if done['index_loaded'] else 'built'}, {done['seconds']} s)"
+                )
+            return
+        result = match_one(text, settings, library, top_k, today)
+    except (MatchInputError, *_known_errors()) as exc:
+        fail(str(exc).splitlines()[0])
+    if as_json:
+        _print_json(result)
+        return
+    if not result["calibrated"]:
+        typer.echo("note: no calibration for this embedding model; scores are uncalibrated")
+    typer.echo(f"threshold {result['threshold']}  (* = over it)")
+    for c in result["candidates"]:
+        flag = "*" if c["above_threshold"] else " "
+        status = c["status"] + (", expired" if c["expired"] else "")
+        typer.echo(
+            f"{c['rank']:>3} {flag} {c['score']:.3f}  {c['entry_id']:<10} {c['type']:<8}"
+            f" [{status}]  {c['title']}"
+        )
+
+
 # -- library ---------------------------------------------------------------------------------
 
 
@@ -652,9 +723,11 @@ def embed(
     settings = _settings()
 
     def call() -> dict:
-        from nlp.batch import embed_file
+        from nlp.batch import embed_file, read_jsonl
         from nlp.embed import load_embedder
 
+        for _ in read_jsonl(input, ("id", "text")):  # bad input fails before the model loads
+            pass
         embedder = load_embedder(
             settings.embedding_model, settings.models_dir, settings.embedding_batch_size
         )

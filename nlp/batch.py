@@ -103,9 +103,15 @@ def embed_file(input_path: Path, output_path: Path, embedder: Any) -> int:
 
 
 def cluster_records(
-    records: list[ClusterRecord], embedder: Any, strategy: Any = None
+    records: list[ClusterRecord],
+    embedder: Any,
+    strategy: Any = None,
+    previous: dict[str, str] | None = None,
 ) -> tuple[dict[str, str], dict[str, int]]:
-    """id -> narrative id for every record, and the counts of the run."""
+    """id -> narrative id for every record, and the counts of the run.
+
+    `previous` (id -> narrative id of an earlier run) carries identities as the pipeline does.
+    """
     from crawlers.dedup import find_duplicates
     from mediawatch.records import Article
     from nlp.embed import article_text
@@ -146,7 +152,9 @@ def cluster_records(
     # the pipeline clusters articles with a text; the others are still answered (alone)
     usable = [a for a in articles if (a.title + a.text).strip()]
     vectors = embedder.embed_passages([article_text(a.title, a.text) for a in usable])
-    result = build_narratives(usable, vectors, strategy=strategy) if usable else None
+    result = (
+        build_narratives(usable, vectors, previous=previous, strategy=strategy) if usable else None
+    )
     narrative_of = {
         article_id: n.narrative_id
         for n in (result.narratives if result else [])

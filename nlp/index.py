@@ -29,10 +29,14 @@ from nlp.lexical import TOKENIZER_VERSION, LexicalIndex
 
 log = logging.getLogger("mediawatch")
 
-INDEX_FORMAT = "mwlib1"
-# Exact search up to this many rows, HNSW past it. Measured (bench_matching.py, 2 cores,
-# 384 dimensions): flat search costs about 0.1 ms per query per 10,000 rows, so at 200,000
-# rows a batch of 10,000 queries takes ~20 s flat against ~2 s with HNSW (recall@10 >= 0.99)
+INDEX_FORMAT = "mwlib3"
+# Exact search up to this many rows, HNSW past it. Measured (bench/bench_matching.py, 2
+# cores, 384 dimensions, batches of 10,000 queries, 100 rows each): flat search costs about
+# 0.0036 ms per query per 1,000 rows (0.73 ms/query at 200,000 rows); HNSW 0.16 ms/query
+# there, recall@10 0.988 against flat, but about 28 s more to build. HNSW repays its build
+# only after ~50,000 queries per library version, and up to 200,000 rows flat search stays
+# well under the cost of embedding one query (2.5-10 ms), so flat is exact and no slower in
+# use up to here.
 FLAT_MAX_ROWS = 200_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -158,15 +162,25 @@ class BuiltIndex:
     rows: Rows
     dense: DenseIndex
     lexical: LexicalIndex
+    languages: np.ndarray  # each row's language code ("" when too short to tell)
     loaded_from_disk: bool = False
     seconds: float = 0.0
+
+
+def row_languages(texts: Sequence[str]) -> np.ndarray:
+    from nlp.language import identify
+
+    return np.array([identify(t) or "" for t in texts], dtype=object)
 
 
 def build_index(rows: Rows, vectors: np.ndarray, version: str, kind: str | None = None):
     started = time.perf_counter()
     dense = DenseIndex.build(vectors, kind)
     lexical = LexicalIndex.build(rows.texts)
-    return BuiltIndex(version, rows, dense, lexical, seconds=time.perf_counter() - started)
+    languages = row_languages(rows.texts)
+    return BuiltIndex(
+        version, rows, dense, lexical, languages, seconds=time.perf_counter() - started
+    )
 
 
 def save_index(built: BuiltIndex, cache_dir: Path, model_id: str, entry_ids: list[str]) -> Path:
@@ -180,6 +194,7 @@ def save_index(built: BuiltIndex, cache_dir: Path, model_id: str, entry_ids: lis
     temp.mkdir()
     built.dense.save(temp / "dense.faiss")
     built.lexical.save(temp / "lexical")
+    (temp / "languages.json").write_text(json.dumps(built.languages.tolist()), encoding="utf-8")
     meta = {
         "format": INDEX_FORMAT,
         "tokenizer": TOKENIZER_VERSION,
@@ -205,6 +220,8 @@ def save_index(built: BuiltIndex, cache_dir: Path, model_id: str, entry_ids: lis
 def load_index(rows: Rows, cache_dir: Path, version: str, entry_ids: list[str]):
     """The saved index of this library version, or None (missing, partial or mismatched)."""
     folder = cache_dir / version
+    if not (folder / "meta.json").exists():
+        return None
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if (
@@ -217,6 +234,9 @@ def load_index(rows: Rows, cache_dir: Path, version: str, entry_ids: list[str]):
         started = time.perf_counter()
         dense = DenseIndex.load(folder / "dense.faiss")
         lexical = LexicalIndex.load(folder / "lexical", len(rows.texts))
+        languages = json.loads((folder / "languages.json").read_text(encoding="utf-8"))
+        if len(languages) != len(rows.texts):
+            raise ValueError("languages do not match the rows")
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         log.warning("library index %s unreadable, rebuilding: %s", folder, exc)
         return None
@@ -224,8 +244,8 @@ def load_index(rows: Rows, cache_dir: Path, version: str, entry_ids: list[str]):
         return None
     os.utime(folder)  # recently used: kept by _prune
     return BuiltIndex(
-        version, rows, dense, lexical, loaded_from_disk=True,
-        seconds=time.perf_counter() - started,
+        version, rows, dense, lexical, np.array(languages, dtype=object),
+        loaded_from_disk=True, seconds=time.perf_counter() - started,
     )
 
 

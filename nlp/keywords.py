@@ -174,17 +174,39 @@ STOPWORDS = frozenset(
 
 
 def tokens(text: str, language: str | None) -> list[str]:
+    if language == "vi":
+        words = _vietnamese_words(text)
+        if words is not None:
+            return words
     words = [
         w
         for w in _WORD.findall(unicodedata.normalize("NFC", text).lower())
         if w not in STOPWORDS and len(w) > 1
     ]
     if language == "vi":
-        # Vietnamese words are often two syllables: keep syllable pairs as candidates too.
+        # no segmenter: Vietnamese words are often two syllables, keep syllable pairs too.
         return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
     if language in ("zh", "ja", "ko", "th", "lo", "km"):
         return words
     return [w for w in words if len(w) > 2]
+
+
+def _vietnamese_words(text: str) -> list[str] | None:
+    """Words as the enrichment segments them (pyvi: "xuất khẩu", "Trung Quốc"), lower-cased,
+    diacritics kept; None when the segmenter is not installed."""
+    try:
+        from nlp.enrich import segment
+
+        words = segment(text, "vi")
+    except ImportError:
+        return None
+    kept = []
+    for word in words:
+        word = word.lower()
+        syllables = word.split()
+        if all(_WORD.fullmatch(x) for x in syllables) and word not in STOPWORDS and len(word) > 1:
+            kept.append(word)
+    return kept
 
 
 def class_tfidf_keywords(

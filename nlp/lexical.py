@@ -44,16 +44,24 @@ _UNSPACED = re.compile(
     "]"
 )
 
-# Function words (after folding). Short on purpose: BM25's IDF handles the rest.
+# Function words (case-folded, before diacritics are folded). Short on purpose: BM25's IDF
+# handles the rest.
 STOPWORDS = frozenset(
-    """
-    a an and are as at be been but by for from has have he her his i if in into is it its
-    me my of on or our she so than that the their them there these they this those to us
-    was we were what when where which who will with would you your
-    la cua va co duoc cho cac nhung trong nay khong da se voi de thi ma nhu tai tu ra vao
-    mot cung con rang lai nen khi
-    le les des du de la et en un une au aux est sont pour par sur dans que qui ne pas
-    """.split()
+    [
+        # English
+        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "has",
+        "have", "he", "her", "his", "i", "if", "in", "into", "is", "it", "its", "me", "my",
+        "of", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "there",
+        "these", "they", "this", "those", "to", "us", "was", "we", "were", "what", "when",
+        "where", "which", "who", "will", "with", "would", "you", "your",
+        # Vietnamese (with its marks: folded, "đá" and "đã" would be one word)
+        "là", "của", "và", "có", "được", "cho", "các", "những", "trong", "này", "không", "đã",
+        "sẽ", "với", "để", "thì", "mà", "như", "tại", "từ", "ra", "vào", "một", "cũng", "rằng",
+        "lại", "nên", "khi",
+        # French
+        "le", "les", "des", "du", "de", "la", "et", "en", "un", "une", "au", "aux", "est",
+        "sont", "pour", "par", "sur", "dans", "que", "qui", "ne", "pas",
+    ]
 )
 
 
@@ -74,8 +82,10 @@ def _fold(word: str) -> str:
 @functools.lru_cache(maxsize=200_000)
 def _term(word: str) -> str:
     """The matching term of a word; "" for function words and lone letters or digits."""
+    if word in STOPWORDS:
+        return ""
     folded = _fold(word)
-    if len(folded) < 2 or folded in STOPWORDS:
+    if len(folded) < 2:
         return ""
     if folded.isascii() and folded.isalpha() and len(folded) > 3:
         return _stemmer().stemWord(folded)
@@ -140,6 +150,22 @@ class LexicalIndex:
         self.b = b
         self.model = None
         self.rows = 0
+        self.token_max = np.zeros(0, dtype=np.float32)  # best score of each term in any row
+        self.unknown_mass = 1.0
+
+    def _prepare(self) -> None:
+        """Per term, the most it adds to any row: what a query could at best match."""
+        if self.model is None:
+            return
+        scores = self.model.scores
+        data, indptr = np.asarray(scores["data"]), np.asarray(scores["indptr"])
+        best = np.zeros(len(indptr) - 1, dtype=np.float32)
+        filled = np.flatnonzero(np.diff(indptr) > 0)
+        if len(filled):
+            best[filled] = np.maximum.reduceat(data, indptr[filled])
+        self.token_max = best
+        # a word the library never uses is taken to be as telling as its rarest word
+        self.unknown_mass = float(best.max()) if len(best) and best.max() > 0 else 1.0
 
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
@@ -153,7 +179,20 @@ class LexicalIndex:
             tokens = [t if t else ["\x00"] for t in tokens]
             index.model = bm25s.BM25(k1=k1, b=b, method="lucene")
             index.model.index(tokens, show_progress=False)
+            index._prepare()
         return index
+
+    def query_mass(self, tokens: Sequence[str]) -> float:
+        """The most BM25 a query could score against one row if that row held all its terms:
+        the sum of each term's best score in the library, unknown terms counting as the
+        rarest known one. BM25 divided by it is the share of the query that a row matches,
+        between 0 and 1 whatever the query's length or the library's size."""
+        if self.model is None or not tokens:
+            return 0.0
+        vocab = self.model.vocab_dict
+        return float(
+            sum(self.token_max[vocab[t]] if t in vocab else self.unknown_mass for t in tokens)
+        )
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 of one tokenized query against every row (zeros when nothing is shared)."""
@@ -164,6 +203,35 @@ class LexicalIndex:
         if not ids:
             return np.zeros(self.rows, dtype=np.float32)
         return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
+
+    def top_rows(self, tokens: Sequence[str], scores: np.ndarray, k: int) -> np.ndarray:
+        """The (at most) k rows with the best BM25 for these tokens, best first.
+
+        Candidates are the rows that hold one of the query's rarer terms (in at most a tenth
+        of the rows): partitioning the whole, mostly-zero score vector is slow, and a row
+        that shares only very common terms with the query does not make the top k unless
+        nothing better exists (then the whole vector is used).
+        """
+        if self.model is None or k <= 0:
+            return np.zeros(0, dtype=np.int64)
+        vocab = self.model.vocab_dict
+        ids = sorted({vocab[t] for t in tokens if t in vocab})
+        if not ids:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self.model.scores["indptr"]
+        indices = self.model.scores["indices"]
+        common = max(k, self.rows // 10)
+        rare = [t for t in ids if indptr[t + 1] - indptr[t] <= common]
+        if rare:
+            rows = np.concatenate([indices[indptr[t] : indptr[t + 1]] for t in rare])
+        else:
+            rows = np.flatnonzero(scores)
+        rows = rows.astype(np.int64, copy=False)
+        if len(rows) > 4 * k:  # a row holding several terms appears once per term
+            rows = rows[np.argpartition(-scores[rows], 4 * k - 1)[: 4 * k]]
+        rows = np.unique(rows)
+        rows = rows[scores[rows] > 0]
+        return rows[np.argsort(-scores[rows], kind="stable")][:k]
 
     def save(self, folder) -> None:
         if self.model is not None:
@@ -177,4 +245,5 @@ class LexicalIndex:
         index.rows = rows
         if rows:
             index.model = bm25s.BM25.load(str(folder), mmap=False)
+            index._prepare()
         return index

@@ -915,3 +915,146 @@ def console_choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
         " UNION ALL SELECT 'outlets', list(outlet_id ORDER BY outlet_id) FROM sources"
     ).fetchall()
     return {name: values or [] for name, values in rows}
+
+
+def enriched_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """article_id -> the content hash its stored enrichment was made from."""
+    return dict(con.execute("SELECT article_id, content_hash FROM enrichments").fetchall())
+
+
+def article_entities(
+    con: duckdb.DuckDBPyConnection, article_id: str
+) -> list[tuple[str, str, int]]:
+    """(label, text, count) printed in one article, most frequent first."""
+    return con.execute(
+        "SELECT label, text, count FROM entities WHERE article_id = ?"
+        " ORDER BY count DESC, label, text",
+        [article_id],
+    ).fetchall()
+
+
+# -- for matching (nlp/match.py) -------------------------------------------------------------
+
+
+def narrative_match_headlines(
+    con: duckdb.DuckDBPyConnection, per_narrative: int = 8
+) -> dict[str, list[str]]:
+    """Each narrative's distinct headlines, closest to its centroid first (copies left out):
+    what the matcher reads of a narrative besides its centroid."""
+    rows = con.execute(
+        """
+        SELECT narrative_id,
+               list(title ORDER BY similarity DESC NULLS LAST, article_id)[1:$n] AS titles
+        FROM (
+            SELECT nm.narrative_id, a.title, max(nm.similarity) AS similarity,
+                   min(a.article_id) AS article_id
+            FROM narrative_members nm JOIN articles a USING (article_id)
+            WHERE a.duplicate_of IS NULL AND trim(a.title) <> ''
+            GROUP BY nm.narrative_id, a.title
+        )
+        GROUP BY narrative_id
+        ORDER BY narrative_id
+        """,
+        {"n": per_narrative},
+    ).fetchall()
+    return {narrative_id: list(titles) for narrative_id, titles in rows}
+
+
+def narrative_gaps(
+    con: duckdb.DuckDBPyConnection,
+    start: datetime,
+    end: datetime,
+    previous_start: datetime,
+    today: Any,
+    min_articles: int,
+) -> list[dict[str, Any]]:
+    """Narratives of weight in a period with no usable response: the library's gaps.
+
+    Weight is the narrative's articles in [start, end) (at least `min_articles`); growth is
+    that minus its articles in [previous_start, start). A narrative is answered when an
+    entry matched over the threshold is approved and not expired on `today`; otherwise it
+    is a gap, listed heaviest first, then fastest growing. `matched` lists the entries
+    that matched over the threshold but cannot be suggested (draft, in review, retired or
+    expired), so the reader sees "response expired" or "draft waiting for review".
+    """
+    return _dicts(
+        con.execute(
+            """
+        WITH activity AS (
+            SELECT nm.narrative_id,
+                   count(*) FILTER (WHERE a.published_at >= $start AND a.published_at < $end)
+                       AS articles,
+                   count(*) FILTER (WHERE a.published_at >= $prev AND a.published_at < $start)
+                       AS previous_articles,
+                   count(DISTINCT a.outlet_id) FILTER
+                       (WHERE a.published_at >= $start AND a.published_at < $end) AS outlets
+            FROM narrative_members nm JOIN articles a USING (article_id)
+            GROUP BY nm.narrative_id
+        ),
+        over AS (
+            SELECT m.narrative_id,
+                   bool_or(r.status = 'approved'
+                           AND (r.expires_at IS NULL OR r.expires_at >= $today)) AS answered,
+                   list({'entry_id': m.entry_id, 'status': r.status, 'type': r.type,
+                         'expired': r.expires_at IS NOT NULL AND r.expires_at < $today,
+                         'score': m.score} ORDER BY m.rank) AS matched
+            FROM matches m JOIN rebuttals r USING (entry_id)
+            WHERE m.above_threshold
+            GROUP BY m.narrative_id
+        )
+        SELECT n.narrative_id, n.label, n.keywords, n.first_seen_at, n.last_seen_at,
+               act.articles, act.previous_articles,
+               act.articles - act.previous_articles AS growth, act.outlets,
+               coalesce(over.matched, []) AS matched
+        FROM narratives n
+        JOIN activity act USING (narrative_id)
+        LEFT JOIN over USING (narrative_id)
+        WHERE act.articles >= $min_articles AND NOT coalesce(over.answered, false)
+        ORDER BY act.articles DESC, growth DESC, n.narrative_id
+        """,
+            {
+                "start": start,
+                "end": end,
+                "prev": previous_start,
+                "today": today,
+                "min_articles": min_articles,
+            },
+        )
+    )
+
+
+def library_index_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The library indexes runs matched with, and the last run that used each."""
+    return _dicts(con.execute("SELECT * FROM library_indexes ORDER BY library_version"))
+
+
+def narrative_member_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(narrative_id, article_id, outlet_id, published_at, language, country, scope) of every
+    member, for trends and provenance."""
+    return con.execute(
+        "SELECT m.narrative_id, a.article_id, a.outlet_id, a.published_at, a.language,"
+        " s.country, s.scope FROM narrative_members m"
+        " JOIN articles a USING (article_id) LEFT JOIN sources s ON s.outlet_id = a.outlet_id"
+        " ORDER BY m.narrative_id, a.published_at NULLS LAST, a.article_id"
+    ).fetchall()
+
+
+def narrative_trend_rows(
+    con: duckdb.DuckDBPyConnection, narrative_id: str, period: str = "week"
+) -> list[tuple]:
+    """(period_start, articles, outlets, countries, languages, domestic, foreign, status)."""
+    return con.execute(
+        "SELECT period_start, articles, outlets, countries, languages, domestic_articles,"
+        " foreign_articles, status FROM narrative_trends WHERE narrative_id = ? AND period = ?"
+        " ORDER BY period_start",
+        [narrative_id, period],
+    ).fetchall()
+
+
+def narrative_topic_tags(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """narrative_id -> its topic ids, best first."""
+    rows = con.execute(
+        "SELECT narrative_id, list(topic_id ORDER BY score DESC) FROM narrative_topics"
+        " GROUP BY narrative_id"
+    ).fetchall()
+    return dict(rows)

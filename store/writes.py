@@ -531,3 +531,161 @@ def commit_validators(
     finally:
         con.unregister("_commit")
     return int(found[0]) if found else 0
+
+
+# -- enrichment (nlp/enrich.py) --------------------------------------------------------------
+
+
+def replace_enrichments(
+    con: duckdb.DuckDBPyConnection,
+    enrichments: Sequence[Any],
+    content_hashes: dict[str, str],
+    run_id: str,
+) -> None:
+    """Store what enrichment found for these articles: their entities (replacing earlier
+    ones of the same articles) and one `enrichments` row each, keyed by content hash."""
+    if not enrichments:
+        return
+    ids = [e.article_id for e in enrichments]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM entities WHERE list_contains(?, article_id)", [ids])
+        entity_rows = [
+            (e.article_id, label, text, n)
+            for e in enrichments
+            for (label, text), n in e.entities.items()
+        ]
+        _insert(
+            con,
+            "entities",
+            pa.table(
+                {
+                    "article_id": [r[0] for r in entity_rows],
+                    "label": [r[1] for r in entity_rows],
+                    "text": [r[2] for r in entity_rows],
+                    "count": pa.array([r[3] for r in entity_rows], pa.int32()),
+                    "run_id": [run_id] * len(entity_rows),
+                }
+            ),
+            "ON CONFLICT DO NOTHING",
+        )
+        rows = pa.table(
+            {
+                "article_id": ids,
+                "content_hash": [content_hashes[i] for i in ids],
+                "language": [e.language for e in enrichments],
+                "words": pa.array([len(e.words) for e in enrichments], pa.int32()),
+                "flags": [list(e.flags) for e in enrichments],
+                "run_id": [run_id] * len(ids),
+            }
+        )
+        _insert(
+            con,
+            "enrichments",
+            rows,
+            "ON CONFLICT (article_id) "
+            + _updates(["content_hash", "language", "words", "flags"], "enrichments"),
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+# -- matching --------------------------------------------------------------------------------
+
+
+def record_library_index(
+    con: duckdb.DuckDBPyConnection, index: dict[str, Any], run_id: str
+) -> None:
+    """Note which library index (version, model, kind, calibration, threshold) a run matched
+    with; keys of `index`: library_version, model_id, kind, entries, rows, path,
+    calibration, threshold."""
+    con.execute(
+        "INSERT INTO library_indexes (library_version, model_id, kind, entries, rows, path,"
+        " calibration, threshold, first_run_id, run_id)"
+        " VALUES ($library_version, $model_id, $kind, $entries, $rows, $path, $calibration,"
+        " $threshold, $run_id, $run_id)"
+        " ON CONFLICT (library_version) DO UPDATE SET kind = excluded.kind,"
+        " path = excluded.path, calibration = excluded.calibration,"
+        " threshold = excluded.threshold, run_id = excluded.run_id",
+        {**{k: index.get(k) for k in ("library_version", "model_id", "kind", "entries", "rows",
+                                      "path", "calibration", "threshold")}, "run_id": run_id},
+    )
+
+
+# -- trends and provenance (nlp/trends.py) ---------------------------------------------------
+
+
+def replace_narrative_trends(
+    con: duckdb.DuckDBPyConnection, rows: Sequence[Any], pickups: Sequence[Any], run_id: str
+) -> None:
+    """The trends and pickup order of every narrative, rebuilt from this run's memberships."""
+    trend_columns = ["narrative_id", "period", "period_start", "articles", "outlets"]
+    trend_columns += ["countries", "languages", "domestic", "foreign", "status"]
+    named = {"domestic": "domestic_articles", "foreign": "foreign_articles"}
+    trends = pa.table(
+        {
+            **{named.get(c, c): [getattr(r, c) for r in rows] for c in trend_columns},
+            "run_id": [run_id] * len(rows),
+        },
+        schema=pa.schema(
+            [
+                ("narrative_id", pa.string()),
+                ("period", pa.string()),
+                ("period_start", pa.date32()),
+                ("articles", pa.int32()),
+                ("outlets", pa.int32()),
+                ("countries", pa.list_(pa.string())),
+                ("languages", pa.list_(pa.string())),
+                ("domestic_articles", pa.int32()),
+                ("foreign_articles", pa.int32()),
+                ("status", pa.string()),
+                ("run_id", pa.string()),
+            ]
+        ),
+    )
+    pickup = pa.table(
+        {
+            "narrative_id": pa.array([p.narrative_id for p in pickups], pa.string()),
+            "rank": pa.array([p.rank for p in pickups], pa.int32()),
+            "outlet_id": pa.array([p.outlet_id for p in pickups], pa.string()),
+            "article_id": pa.array([p.article_id for p in pickups], pa.string()),
+            "first_published_at": pa.array(
+                [p.first_published_at for p in pickups], pa.timestamp("us", tz="UTC")
+            ),
+            "run_id": pa.array([run_id] * len(pickups), pa.string()),
+        }
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM narrative_trends")
+        con.execute("DELETE FROM narrative_pickup")
+        _insert(con, "narrative_trends", trends, "")
+        _insert(con, "narrative_pickup", pickup, "")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def replace_narrative_topics(
+    con: duckdb.DuckDBPyConnection, tags: Sequence[tuple[str, str, float]], run_id: str
+) -> None:
+    """Topic tags of every narrative (narrative_id, topic_id, score), rebuilt each run."""
+    rows = pa.table(
+        {
+            "narrative_id": pa.array([t[0] for t in tags], pa.string()),
+            "topic_id": pa.array([t[1] for t in tags], pa.string()),
+            "score": pa.array([t[2] for t in tags], pa.float64()),
+            "run_id": pa.array([run_id] * len(tags), pa.string()),
+        }
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM narrative_topics")
+        _insert(con, "narrative_topics", rows, "")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
