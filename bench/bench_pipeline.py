@@ -36,6 +36,7 @@ def main() -> None:
             briefs_dir=tmp_path / "briefs",
             work_dir=tmp_path / "work",
             prefect_home=tmp_path / "prefect",
+            outlets_per_host=8,  # as `mediawatch run` on the demo (demo/server.py)
         )
         configure_prefect(settings.prefect_home)
         from demo.server import serve_demo_outlets

@@ -1,13 +1,15 @@
 """Rendering the weekly brief: HTML (one self-contained file), Markdown, and PDF (WeasyPrint).
 
 The brief reads the store and writes files; its only write to the store is the `briefs` row
-that records which runs a brief was built from.
+that records which runs a brief was built from (made by the writing run, or left for it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from markupsafe import Markup
 from brief import charts
 from brief.model import BriefData, collect
 from mediawatch.weeks import Week, WeekError, last_complete_week, parse_week
-from store import writes
+from store import deferred, snapshots, writes
 from store.db import StoreError, connection
 
 FORMATS = ("html", "md", "pdf")
@@ -35,6 +37,7 @@ class BriefWritten:
     week: str
     paths: list[Path] = field(default_factory=list)
     gaps: int = 0
+    deferred: bool = False  # recorded by the next run: a run was writing (store/deferred.py)
 
 
 def resolve_week(week: str | None, timezone: str, now: datetime | None = None) -> Week:
@@ -56,8 +59,15 @@ def render_brief(
     week: str | None = None,
     formats: tuple[str, ...] = ("html", "md"),
     run_id: str | None = None,
+    on_written: Callable[[Path], None] | None = None,
 ) -> BriefWritten:
-    """Write the brief of a week into settings.briefs_dir and record each file in `briefs`."""
+    """Write the brief of a week into settings.briefs_dir and record each file in `briefs`.
+
+    With `run_id` (a flow run, the writer), the brief reads and records in the database.
+    Without it (`mediawatch brief`, a reader), it reads the readers' snapshot, so it never
+    waits for a run nor sees half of one, and records its rows at once if nobody writes,
+    else leaves them for the next run (store/deferred.py).
+    """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise BriefError(
@@ -72,31 +82,47 @@ def render_brief(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BriefError(f"cannot write briefs into {out}: {exc.strerror or exc}") from exc
-    with connection(db) as con:
+    source = db if run_id else snapshots.current(db)
+    with connection(source, read_only=run_id is None) as con:
         data = collect(con, target, settings)
         written = BriefWritten(week=target.label, gaps=len(data.gaps))
         html = render_text(data, "html") if {"html", "pdf"} & set(formats) else ""
+        records = []
         for fmt in formats:
             if fmt == "pdf":
                 content = html_to_pdf(html)
             else:
                 content = (html if fmt == "html" else render_text(data, fmt)).encode("utf-8")
             path = out / f"brief-{target.label}.{fmt}"
-            try:
-                path.write_bytes(content)
-            except OSError as exc:
-                raise BriefError(f"cannot write {path}: {exc.strerror or exc}") from exc
-            writes.record_brief(
-                con,
-                target.label,
-                fmt,
-                str(path),
-                hashlib.sha256(content).hexdigest(),
-                data.runs_read,
-                run_id or "manual",
-            )
+            _write_atomically(path, content)
+            record = {
+                "week": target.label,
+                "fmt": fmt,
+                "path": str(path),
+                "content_sha256": hashlib.sha256(content).hexdigest(),
+                "runs_read": data.runs_read,
+                "run_id": run_id or "manual",
+            }
+            if run_id:
+                writes.record_brief(con, **record)
+            records.append(record)
             written.paths.append(path)
+            if on_written:
+                on_written(path)
+    if not run_id:
+        written.deferred = not all([deferred.record_brief_when_possible(db, r) for r in records])
     return written
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """A reader (or a crash) never finds half a brief: write beside it, then rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BriefError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def render_text(data: BriefData, fmt: str) -> str:

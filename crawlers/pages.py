@@ -1,7 +1,8 @@
 """Fetching article pages with scrapy, in a child process, into `Page`s and `FetchRecord`s.
 
-`fetch_pages` writes a job file under `work_dir`, runs `python -m crawlers.scrapy_runner`
-(see that module for why a child process and what the crawl obeys) and reads back one
+`fetch_pages` writes a job file under `work_dir`, runs `crawlers.scrapy_runner` in a child
+process (forked from a server process that has scrapy imported once; see that module for
+why a child process and what the crawl obeys) and reads back one
 JSON line per request. Every request ends in exactly one `FetchRecord`: fetched, refused
 by robots.txt, offsite, not HTML, HTTP error, timeout, ... or `CrawlAborted` if the child
 died before reaching it. Each HTML page becomes a `Page` that keeps its `FeedItem`, so
@@ -10,8 +11,10 @@ extraction can fall back on the feed's title, date and author.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -31,7 +34,7 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUNNER_MODULE = "crawlers.scrapy_runner"
-# the child needs about 1-2 s to import scrapy and start its reactor
+# a child started afresh needs about 1-2 s to import scrapy and start its reactor
 STARTUP_ALLOWANCE_S = 60.0
 
 
@@ -181,13 +184,60 @@ def _in_request_order(records: list[FetchRecord], requests: list[FeedItem]) -> l
 def _run_child(job: dict[str, Any], run_dir: Path, *, timeout_s: float) -> None:
     job_path = run_dir / "job.json"
     job_path.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
+    if multiprocessing.current_process().daemon:
+        # a daemonic process (a Dask worker, say) may not fork children of its own
+        _run_subprocess(job_path, run_dir, timeout_s)
+    else:
+        _run_forked(job_path, run_dir, timeout_s)
+
+
+def _run_forked(job_path: Path, run_dir: Path, timeout_s: float) -> None:
+    """The crawl in a child forked from a server process that has scrapy imported already:
+    a fresh reactor per crawl (scrapy's cannot restart) without a second of imports each."""
+    log_path = run_dir / "crawl.log"
+    child = _forkserver().Process(
+        target=_crawl_child, args=(str(job_path), str(run_dir), str(log_path)), daemon=False
+    )
+    child.start()
+    child.join(timeout_s)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        log.error("page crawl stopped after %.0f s; unfinished requests are logged", timeout_s)
+        return
+    output = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+    if child.exitcode != 0:
+        log.error("page crawl exited with %s: %s", child.exitcode, _tail(output))
+    elif output.strip():
+        log.debug("page crawl log:\n%s", output)
+
+
+@functools.cache
+def _forkserver() -> Any:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([RUNNER_MODULE])
+    return context
+
+
+def _crawl_child(job_path: str, run_dir: str, log_path: str) -> None:
+    """In the forked child: its own working folder, scrapy's output to a file, then crawl."""
+    os.chdir(run_dir)
+    os.environ.pop("SCRAPY_SETTINGS_MODULE", None)
+    with open(log_path, "ab", buffering=0) as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+    from crawlers import scrapy_runner
+
+    scrapy_runner.main([job_path])
+
+
+def _run_subprocess(job_path: Path, run_dir: Path, timeout_s: float) -> None:
     command = [sys.executable, "-m", RUNNER_MODULE, str(job_path)]
-    env = _child_env()
     try:
         completed = subprocess.run(
             command,
             cwd=run_dir,
-            env=env,
+            env=_child_env(),
             capture_output=True,
             text=True,
             timeout=timeout_s,

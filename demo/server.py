@@ -29,6 +29,10 @@ from demo.site import HTML, Resource, build_site, not_found_page
 from demo.world import DemoWorld, build_world
 from mediawatch.records import Outlet
 
+# Every demo outlet lives on this one loopback server, which is built to take them all at
+# once: runs on the demo raise the per-host limit of outlet tasks (settings.outlets_per_host).
+OUTLETS_PER_HOST = 8
+
 
 @dataclass(frozen=True)
 class ServedRequest:

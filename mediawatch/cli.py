@@ -84,10 +84,10 @@ def run(
     from flows.prefect_env import configure_prefect
 
     configure_prefect(settings.prefect_home)
-    if settings.sources is not None:
-        summary = _run_flow(settings, week)
-    else:
-        summary = _run_on_demo(settings, week)
+    _check_orchestration(settings)
+    from flows.pipeline import mediawatch_run
+
+    summary = _with_outlets(settings, lambda s: mediawatch_run(s.model_dump(mode="json"), week))
     from mediawatch.summary import print_summary
 
     print_summary(summary)
@@ -98,6 +98,7 @@ def _check_run_inputs(settings: Any, week: str | None) -> None:
     from crawlers.sources import SourcesError, load_sources
     from mediawatch.weeks import WeekError, parse_week
     from store.db import StoreError, open_db
+    from store.lock import busy_message, current_holder
 
     if week is not None:
         try:
@@ -109,6 +110,9 @@ def _check_run_inputs(settings: Any, week: str | None) -> None:
             load_sources(settings.sources)
         except SourcesError as exc:
             fail(str(exc).splitlines()[0])
+    holder = current_holder(settings.db) if settings.db.parent.is_dir() else None
+    if holder is not None and not settings.writer_wait_s:
+        fail(busy_message(settings.db, holder, 0))
     try:
         open_db(settings.db).close()
     except StoreError as exc:
@@ -117,21 +121,123 @@ def _check_run_inputs(settings: Any, week: str | None) -> None:
         fail(f"rebuttal library folder {settings.library_dir} does not exist")
 
 
-def _run_flow(settings: Any, week: str | None):
-    from flows.pipeline import mediawatch_run
+def _check_orchestration(settings: Any) -> None:
+    """A Prefect API named by PREFECT_API_URL must answer; a Dask cluster must be given right."""
+    import os
 
-    return mediawatch_run(settings.model_dump(mode="json"), week)
+    from flows.schedule import ScheduleError, check_api
+
+    if os.environ.get("PREFECT_API_URL"):
+        try:
+            check_api(os.environ["PREFECT_API_URL"])
+        except ScheduleError as exc:
+            fail(str(exc))
+    address = settings.dask_address if settings.task_runner == "dask" else None
+    if address and not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        fail(f"invalid setting dask_address {address!r}: "
+             "give the scheduler's address, like tcp://10.0.0.5:8786")  # fmt: skip
 
 
-def _run_on_demo(settings: Any, week: str | None):
-    from demo.server import serve_demo_outlets
+def _with_outlets(settings: Any, call: Any) -> Any:
+    """Call with the settings; with no source registry, serve the demo outlets meanwhile."""
+    from store.db import StoreError
 
-    anchor = date.fromisoformat(settings.demo_anchor) if settings.demo_anchor else None
-    with serve_demo_outlets(anchor) as site:
-        settings.work_dir.mkdir(parents=True, exist_ok=True)
-        registry = site.write_sources_yaml(settings.work_dir / "demo-sources.yaml")
-        typer.echo(f"Demo outlets: {len(site.outlets)} outlets served at {site.base_url}")
-        return _run_flow(settings.model_copy(update={"sources": registry}), week)
+    try:
+        if settings.sources is not None:
+            return call(settings)
+        from demo.server import serve_demo_outlets
+
+        anchor = date.fromisoformat(settings.demo_anchor) if settings.demo_anchor else None
+        with serve_demo_outlets(anchor) as site:
+            settings.work_dir.mkdir(parents=True, exist_ok=True)
+            registry = site.write_sources_yaml(settings.work_dir / "demo-sources.yaml")
+            typer.echo(f"Demo outlets: {len(site.outlets)} outlets served at {site.base_url}")
+            # the demo's outlets all live on one loopback server, built to take them at once
+            return call(
+                settings.model_copy(
+                    update={"sources": registry,
+                            "outlets_per_host": max(settings.outlets_per_host, 8)}  # fmt: skip
+                )
+            )
+    except StoreError as exc:  # e.g. another run took the database meanwhile
+        fail(str(exc))
+
+
+# -- schedule and backfill -------------------------------------------------------------------
+
+
+@app.command()
+def schedule(
+    sources: Annotated[
+        Path | None, typer.Option(help="source registry YAML; default: the embedded demo outlets")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the scheduled deployments (hourly ingest, analysis after it, Monday brief) on a
+    Prefect server: the one in PREFECT_API_URL, or one started here on 127.0.0.1."""
+    settings = _settings(db=db, sources=sources)
+    from flows.prefect_env import configure_prefect
+
+    configure_prefect(settings.prefect_home)
+    from flows.schedule import ScheduleError, Schedules, prefect_server
+
+    try:
+        Schedules.from_settings(settings)  # a bad cron is refused before anything starts
+        _check_run_inputs(settings, None)
+        with prefect_server(settings) as api_url:
+            _with_outlets(settings, lambda s: _serve(s, api_url))
+    except ScheduleError as exc:
+        fail(str(exc))
+
+
+def _serve(settings: Any, api_url: str) -> None:
+    from flows.schedule import describe, serve_deployments
+
+    typer.echo(f"Prefect API {api_url}; UI {api_url.removesuffix('/api')}/deployments")
+    for line in describe(settings):
+        typer.echo(f"  {line}")
+    typer.echo("Serving the deployments; Ctrl-C stops.", err=True)
+    serve_deployments(settings, api_url)
+
+
+@app.command()
+def backfill(
+    since: Annotated[str, typer.Option(help="first day, YYYY-MM-DD")],
+    until: Annotated[str | None, typer.Option(help="last day, YYYY-MM-DD (default: today)")] = None,
+    sources: Annotated[
+        Path | None, typer.Option(help="source registry YAML; default: the embedded demo outlets")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Catch up on a date range: sitemaps back to --since, analysis, the brief of each week."""
+    settings = _settings(db=db, sources=sources)
+    first = _day(since, "--since")
+    last = _day(until, "--until") if until else datetime.now(UTC).date()
+    if last < first:
+        fail(f"--until {last} is before --since {first}")
+    if last > datetime.now(UTC).date():
+        fail(f"--until {last} is in the future")
+    _check_run_inputs(settings, None)
+    from flows.prefect_env import configure_prefect
+
+    configure_prefect(settings.prefect_home)
+    _check_orchestration(settings)
+    from flows.backfill import backfill as backfill_flow
+
+    summary = _with_outlets(
+        settings,
+        lambda s: backfill_flow(since=first, until=last, settings=s.model_dump(mode="json")),
+    )
+    from mediawatch.summary import print_summary
+
+    print_summary(summary)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not a date like 2026-11-30")
 
 
 # -- brief -----------------------------------------------------------------------------------
@@ -159,6 +265,9 @@ def brief(
         fail(str(exc))
     for path in written.paths:
         typer.echo(str(path))
+    if written.deferred:
+        typer.echo("(a run is writing the database: this brief's record in `briefs` will be "
+                   "recorded by the next run)")  # fmt: skip
 
 
 # -- the rapid-response console ---------------------------------------------------------------

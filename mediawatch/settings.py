@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     embedding_model: str = "e5-small"
     embedding_batch_size: int = 32
     # narratives: cosines after per-language centring (see nlp/narratives.py)
+    # articles published longer ago than this are not re-clustered (they keep their narrative)
+    analysis_window_days: float = Field(120.0, gt=0)
     narrative_threshold: float = 0.40
     narrative_merge_threshold: float = 0.45
     narrative_cross_language_bonus: float = 0.10
@@ -71,6 +73,34 @@ class Settings(BaseSettings):
     # matching a narrative to a library entry
     match_threshold: float = 0.885
     gap_min_articles: int = 5
+
+    # orchestration (flows/): how runs are scheduled, fanned out and kept apart
+    # "threads": tasks in this process; "dask": prefect-dask's DaskTaskRunner, on the cluster
+    # at dask_address (e.g. "tcp://10.0.0.5:8786") or else on a LocalCluster started per run
+    task_runner: Literal["threads", "dask"] = "threads"
+    dask_address: str | None = None
+    dask_workers: int = Field(2, ge=1, le=256, description="LocalCluster worker processes")
+    dask_threads_per_worker: int = Field(1, ge=1, le=64)
+    ingest_workers: int = Field(8, ge=1, le=256, description="outlet tasks at once (threads)")
+    # outlet tasks at once against one host (a Prefect global concurrency limit per host)
+    outlets_per_host: int = Field(2, ge=1, le=64)
+    analysis_chunk: int = Field(256, ge=1, le=100_000, description="articles per embed task")
+    # a writing run waits this long for another to end before it gives up (scheduled runs
+    # wait; `mediawatch run` gives up at once)
+    writer_wait_s: float = Field(0.0, ge=0, le=86_400)
+    scheduled_writer_wait_s: float = Field(3600.0, ge=0, le=86_400)
+    # readers (console, `mediawatch brief`) open the snapshot each writing run publishes
+    reader_snapshots: bool = True
+    snapshots_kept: int = Field(3, ge=1, le=100)
+    # schedules (`mediawatch schedule`), cron in `timezone`; analysis follows each ingest
+    ingest_cron: str = "0 * * * *"
+    brief_cron: str = "0 7 * * 1"
+    prefect_port: int = Field(4200, ge=1, le=65535, description="`schedule`'s Prefect server")
+    # testing only: a run that reaches this point kills itself (flows/failpoints.py)
+    failpoint: (
+        Literal["store articles", "embed", "cluster narratives", "write brief"]
+        | None
+    ) = None
 
     # demo outlets: articles are dated relative to this day (default: today)
     demo_anchor: str | None = None

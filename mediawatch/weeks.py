@@ -68,3 +68,12 @@ def last_complete_week(timezone: str, now: datetime | None = None) -> Week:
 def week_of(day: date, timezone: str) -> Week:
     year, number, _ = day.isocalendar()
     return Week(year, number, timezone)
+
+
+def weeks_between(since: date, until: date, timezone: str) -> list[Week]:
+    """Every ISO week that overlaps [since, until], oldest first."""
+    weeks, week = [], week_of(since, timezone)
+    while week.monday <= until:
+        weeks.append(week)
+        week = week.shifted(1)
+    return weeks

@@ -5,8 +5,9 @@ a reader that stays open would block the pipeline's writers. So the console open
 connection per request and closes it at once. A lock held by a writer becomes `StoreBusy`
 (the HTTP layer answers 503 with Retry-After).
 
-`StoreSource.current()` is the one place that says which file to read: today the database
-itself; when the flows publish read snapshots (issue 6) it returns the newest snapshot instead.
+`StoreSource.current()` is the one place that says which file to read: the newest snapshot a
+writing run published (store/snapshots.py), so the console keeps answering from the last
+complete run while a flow writes, or the database itself before any snapshot exists.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from store import snapshots
 from store.db import StoreError, open_db
 
 RETRY_AFTER_S = 5
@@ -38,8 +40,8 @@ class StoreSource:
     path: Path
 
     def current(self) -> Path:
-        """The file readers open now (later: the newest published snapshot)."""
-        return Path(self.path)
+        """The file readers open now: the newest published snapshot, else the database."""
+        return snapshots.current(Path(self.path))
 
     def version(self) -> tuple:
         """Changes whenever the file readers see may have changed (for in-memory caches)."""

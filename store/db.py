@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+Connection = duckdb.DuckDBPyConnection
 
 
 class StoreError(RuntimeError):
@@ -64,6 +65,33 @@ def connection(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
         yield con
     finally:
         con.close()
+
+
+# connections (by id) inside a `transaction` block: inner blocks join the outer transaction
+_IN_TRANSACTION: set[int] = set()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All writes inside commit together or not at all (a killed process commits nothing).
+
+    Re-entrant: a write function that makes its own transaction joins the caller's, so a
+    stage can make several writes atomic without the writes knowing about each other.
+    """
+    key = id(con)
+    if key in _IN_TRANSACTION:
+        yield con
+        return
+    con.execute("BEGIN TRANSACTION")
+    _IN_TRANSACTION.add(key)
+    try:
+        yield con
+    except BaseException:
+        _IN_TRANSACTION.discard(key)
+        con.execute("ROLLBACK")
+        raise
+    _IN_TRANSACTION.discard(key)
+    con.execute("COMMIT")
 
 
 def _require_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:

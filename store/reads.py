@@ -766,6 +766,26 @@ def stored_article_urls(
     return {url for pair in rows for url in pair if url}
 
 
+def stored_article_urls_by_outlet(
+    con: duckdb.DuckDBPyConnection, first_fetched_before: datetime
+) -> dict[str, tuple[set[str], set[str]]]:
+    """Per outlet: (fetch and canonical URLs of its stored articles, the same of those first
+    fetched before the time given): what discovery need not list, what need not be fetched."""
+    rows = con.execute(
+        "SELECT outlet_id, url, canonical_url, fetched_at < ? FROM articles",
+        [first_fetched_before],
+    ).fetchall()
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for outlet_id, url, canonical_url, settled in rows:
+        known, old = found.setdefault(outlet_id, (set(), set()))
+        for value in (url, canonical_url):
+            if value:
+                known.add(value)
+                if settled:
+                    old.add(value)
+    return found
+
+
 # -- for the weekly brief (brief/) -----------------------------------------------------------
 # The brief's own questions; the functions above under "for the brief" are kept as they are.
 

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from mediawatch.records import Article, FetchRecord, Match, Narrative, Outlet
+from store.db import transaction
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, conflict: str) -> None:
@@ -72,6 +73,15 @@ def finish_run(
             run_id,
         ],
     )
+
+
+def abandon_unfinished_runs(con: duckdb.DuckDBPyConnection, keep: str) -> int:
+    """Runs still marked running when a new writer starts were killed (the run lock says
+    nobody else writes): mark them abandoned. Returns how many."""
+    found = con.execute(
+        "UPDATE runs SET status = 'abandoned' WHERE status = 'running' AND run_id <> ?", [keep]
+    ).fetchone()
+    return int(found[0]) if found else 0
 
 
 # -- acquisition -----------------------------------------------------------------------------
@@ -312,8 +322,7 @@ def replace_narratives(
         ),
     )
     keep = [n.narrative_id for n in narratives]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM narratives WHERE NOT list_contains(?, narrative_id)", [keep])
         columns = [
             "label",
@@ -355,10 +364,6 @@ def replace_narratives(
             f"ON CONFLICT (article_id) "
             f"{_updates(['narrative_id', 'similarity'], 'narrative_members')}",
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def record_lineage(
@@ -406,15 +411,10 @@ def replace_rebuttals(con: duckdb.DuckDBPyConnection, entries: Sequence[Any], ru
         }
     )
     keep = [e.id for e in entries]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM rebuttals WHERE NOT list_contains(?, entry_id)", [keep])
         columns = [c for c in rows.column_names if c not in ("entry_id", "run_id")]
         _insert(con, "rebuttals", rows, f"ON CONFLICT (entry_id) {_updates(columns, 'rebuttals')}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def replace_matches(con: duckdb.DuckDBPyConnection, matches: Sequence[Match], run_id: str) -> None:
@@ -430,8 +430,7 @@ def replace_matches(con: duckdb.DuckDBPyConnection, matches: Sequence[Match], ru
         }
     )
     keys = [f"{m.narrative_id}\x1f{m.entry_id}" for m in matches]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "DELETE FROM matches WHERE NOT list_contains(?, narrative_id || chr(31) || entry_id)",
             [keys],
@@ -443,10 +442,6 @@ def replace_matches(con: duckdb.DuckDBPyConnection, matches: Sequence[Match], ru
             rows,
             f"ON CONFLICT (narrative_id, entry_id) {_updates(columns, 'matches')}",
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def record_brief(
@@ -547,8 +542,7 @@ def replace_enrichments(
     if not enrichments:
         return
     ids = [e.article_id for e in enrichments]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM entities WHERE list_contains(?, article_id)", [ids])
         entity_rows = [
             (e.article_id, label, text, n)
@@ -586,10 +580,6 @@ def replace_enrichments(
             "ON CONFLICT (article_id) "
             + _updates(["content_hash", "language", "words", "flags"], "enrichments"),
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 # -- matching --------------------------------------------------------------------------------
@@ -657,16 +647,11 @@ def replace_narrative_trends(
             "run_id": pa.array([run_id] * len(pickups), pa.string()),
         }
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM narrative_trends")
         con.execute("DELETE FROM narrative_pickup")
         _insert(con, "narrative_trends", trends, "")
         _insert(con, "narrative_pickup", pickup, "")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def replace_narrative_topics(
@@ -681,11 +666,6 @@ def replace_narrative_topics(
             "run_id": pa.array([run_id] * len(tags), pa.string()),
         }
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM narrative_topics")
         _insert(con, "narrative_topics", rows, "")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise

@@ -84,7 +84,10 @@ def demo_store(tmp_path_factory, prefect_harness):
     from mediawatch.settings import load_settings
 
     tmp = tmp_path_factory.mktemp("demo-store")
+    from demo.server import OUTLETS_PER_HOST
+
     settings = load_settings(db=tmp / "demo.duckdb", briefs_dir=tmp / "briefs",
+                             outlets_per_host=OUTLETS_PER_HOST,
                              work_dir=tmp / "work")
     with serve_demo_outlets() as site:
         registry = site.write_sources_yaml(tmp / "sources.yaml")

@@ -32,7 +32,10 @@ def demo_run(tmp_path_factory, prefect_harness):
     from mediawatch.settings import load_settings
 
     tmp = tmp_path_factory.mktemp("run")
-    settings = load_settings(db=tmp / "m.duckdb", briefs_dir=tmp / "briefs", work_dir=tmp / "w")
+    from demo.server import OUTLETS_PER_HOST
+
+    settings = load_settings(db=tmp / "m.duckdb", briefs_dir=tmp / "briefs", work_dir=tmp / "w",
+                             outlets_per_host=OUTLETS_PER_HOST)
     with serve_demo_outlets() as site:
         registry = yaml.safe_load(site.sources_yaml())
         registry["outlets"] = [o for o in registry["outlets"] if o["id"] in SLICE]
