@@ -8,7 +8,6 @@ rest. Clustering and matching look at all narratives at once and run here.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import date
 from typing import Any
@@ -20,10 +19,6 @@ from flows import stages
 from flows.runs import RunSummary, stage_task, writing_run
 from flows.task_runners import task_runner
 from mediawatch.settings import Settings
-
-# One model call at a time per process: the model already uses every core it is given, so
-# threads would only take turns; Dask workers, each a process of its own, run side by side.
-_MODEL_CALL = threading.Semaphore(1)
 
 
 @flow(name="analyze", log_prints=False)
@@ -71,13 +66,14 @@ def analyze_in_chunks(settings: dict[str, Any], run_id: str) -> RunSummary:
     return summary
 
 
+# (Dask pickles these by value: what they use must be importable, not a lock of this module)
 @stage_task("enrich chunk", retries=1, retry_delay_seconds=5)
 def enrich_chunk(articles: list) -> list:
-    with _MODEL_CALL:
+    with stages.MODEL_CALL:
         return stages.enrich_chunk(articles)
 
 
 @stage_task("embed chunk", retries=1, retry_delay_seconds=5)
 def embed_chunk(settings: dict[str, Any], texts: list[str]) -> Any:
-    with _MODEL_CALL:
+    with stages.MODEL_CALL:
         return stages.embed_chunk(Settings(**settings), texts)

@@ -65,7 +65,7 @@ def collect_outlets(
 
     def submit(outlet: Outlet) -> Any:
         tagged = task.with_options(tags=[f"outlet:{outlet.outlet_id}"])
-        return tagged.submit(settings, run_id, outlet, quote(plans[outlet.outlet_id]))
+        return tagged.submit(settings, run_id, outlet, plans[outlet.outlet_id])
 
     running = {submit(o): o for o in queue.start()}
     stored_s = 0.0
@@ -92,10 +92,9 @@ def collect_outlets(
 
 @stage_task("collect outlet")
 def collect_outlet(
-    settings: dict[str, Any], run_id: str, outlet: Outlet, plan: Any
+    settings: dict[str, Any], run_id: str, outlet: Outlet, plan: stages.IngestPlan
 ) -> tuple[stages.Acquired, dict]:
     """One outlet: its listings, its pages, their articles (nothing stored)."""
-    plan = plan.unquote() if hasattr(plan, "unquote") else plan
     return stages.collect_outlets(Settings(**settings), run_id, [outlet], plan)
 
 

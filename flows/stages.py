@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +23,10 @@ from store import reads, writes
 from store.db import Connection, connection, transaction
 
 log = logging.getLogger("mediawatch")
+
+# One model call at a time per process: a model already uses every core it is given, so
+# threads would only take turns; Dask workers, each a process of its own, run side by side.
+MODEL_CALL = threading.Semaphore(1)
 
 
 @dataclass

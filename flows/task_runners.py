@@ -52,8 +52,8 @@ def _local(config: Settings) -> dict[str, Any]:
         "n_workers": config.dask_workers,
         "threads_per_worker": config.dask_threads_per_worker,
         "processes": True,
-        # the dashboard would want bokeh and a port; the Prefect UI shows the runs
-        "dashboard_address": None,
+        # Dask's status pages on a free loopback port (the Prefect UI shows the runs)
+        "dashboard_address": "127.0.0.1:0",
         "host": "127.0.0.1",
     }
 

@@ -47,7 +47,7 @@ def on_dask_and_on_threads(tmp_path_factory, demo_site, prefect_harness):
     ingest(threads)
     analyze(threads)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, host="127.0.0.1") as cluster:  # fmt: skip
+                      dashboard_address="127.0.0.1:0", host="127.0.0.1") as cluster:  # fmt: skip
         dask = _settings(tmp_path_factory.mktemp("dask"), sources, task_runner="dask",
                          dask_address=cluster.scheduler_address)  # fmt: skip
         collected = ingest(dask)
