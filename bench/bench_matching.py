@@ -1,17 +1,28 @@
 """Library matching: quality on the labelled pairs, and speed at scale. Prints figures.
 
     .venv/bin/python bench/bench_matching.py            # both parts (about 5 minutes)
-    .venv/bin/python bench/bench_matching.py --quality  # labelled pairs only (~30 s)
+    .venv/bin/python bench/bench_matching.py --quality  # labelled pairs only (~1 min)
     .venv/bin/python bench/bench_matching.py --speed    # synthetic library only
 
-Quality: data/labelled/demo_pairs.tsv (Vietnamese, English, French and Chinese queries
-written as a rapid-response officer would paste them; a quarter match nothing) against the
-demo library (every entry but retired ones), for the hybrid matcher, BM25 alone and dense
-alone, in one run. Calibration is fitted on one half of the pairs and every figure is read
-on the other half, both ways round, over several random halvings (never on what it was
-fitted on). MAP@5 and recall@1 count the queries that have a right entry; precision at
-the threshold counts every candidate of a query's top 3 whose calibrated score reaches the
-threshold (settings.match_threshold), which is what the pipeline flags.
+Quality, on the two labelled sets of data/labelled/ (README.md there), each in one run for
+the hybrid matcher, BM25 alone and dense alone:
+
+- demo: demo_pairs.tsv (Vietnamese, English, French and Chinese queries as a rapid-response
+  officer would paste them; a quarter match nothing) against the demo library (every entry
+  but retired ones);
+- hard: hard_pairs.tsv (paraphrases that mostly avoid the entries' tell-tale names,
+  social-media posts with links and hashtags, Vietnamese without diacritics, near misses
+  that share a name or a topic with an entry) against the demo library plus the distractor
+  entries of distractors.jsonl (neighbouring stories: rice prices beside the export ban,
+  the HPV vaccine beside DengiShield, a singer's flood appeal beside the relief fund …).
+
+The calibration is fitted as `python -m nlp.evaluate calibrate` fits it (both sets, each
+against its library and its one-language views), but on one half of each set only, and
+every figure is read on the other halves, both ways round, over several random halvings
+(never on what it was fitted on). MAP@5 and recall@1 count the queries that have a right
+entry; precision at the threshold counts every candidate of a query's top 3 whose
+calibrated score reaches the threshold (settings.match_threshold), which is what the
+pipeline flags.
 
 Speed: a synthetic library of 100,000 entries (two rows each: title and claim; random
 unit vectors and Zipf-distributed pseudo-words, since no real library that size ships
@@ -36,9 +47,9 @@ from mediawatch.settings import load_settings  # noqa: E402
 from nlp.calibration import FIT_CANDIDATES, Calibration  # noqa: E402
 from nlp.evaluate import (  # noqa: E402
     DEMO_PAIRS,
-    calibration_features,
-    demo_library_items,
+    calibrated_probabilities,
     fit_with_cross_language,
+    labelled_sets,
     language_views,
     rank_figures,
     split_halves,
@@ -47,17 +58,11 @@ from nlp.match import POOL, LibraryIndex, background_similarity  # noqa: E402
 from nlp.trec import read_pairs  # noqa: E402
 
 SEEDS = 5
-
-
-def _fit(samples, fit: list[int]) -> tuple[float, float, float]:
-    """The calibration fit of nlp.evaluate on the `fit` queries only (whole, then views)."""
-    chosen = [([pairs[k] for k in fit], [results[k] for k in fit]) for pairs, results in samples]
-    return fit_with_cross_language(chosen[0], chosen[1:])
+SIGNALS = ("hybrid", "bm25", "dense")
 
 
 def _flag_figures(calibration, pairs, results, threshold: float) -> dict[str, float]:
-    scores, cross, right = calibration_features(pairs, results)
-    p = calibration.probability(scores, cross)
+    p, right = calibrated_probabilities(calibration, pairs, results)
     out: dict[str, float] = {}
     for key, t in (("prec", threshold), ("p50", 0.5), ("p95", 0.95)):
         over = p >= t
@@ -76,105 +81,149 @@ def _flag_figures(calibration, pairs, results, threshold: float) -> dict[str, fl
     return out
 
 
+class _Set:
+    """One labelled set, its library index and one-language views, and their results."""
+
+    def __init__(self, labelled, embedder, base: Calibration) -> None:
+        self.name = labelled.name.split("_")[0]
+        self.pairs = labelled.pairs
+        self.index = LibraryIndex(labelled.items, embedder, calibration=base)
+        self.views = language_views(self.index)
+        self.cross = [k for k, p in enumerate(self.pairs) if p.lang != "en"]
+
+    def run(self, mode: str, base: Calibration) -> None:
+        texts = [p.text for p in self.pairs]
+        for each in (self.index, *self.views.values()):
+            each.signals = mode
+            each.calibration = base
+        self.results = self.index.search_texts(texts, max(5, FIT_CANDIDATES))
+        self.view_results = {
+            lang: v.search_texts(texts, max(5, FIT_CANDIDATES)) for lang, v in self.views.items()
+        }
+
+    def samples(self, chosen: list[int]):
+        pairs = [self.pairs[k] for k in chosen]
+        whole = (pairs, [self.results[k] for k in chosen])
+        views = [(pairs, [r[k] for k in chosen]) for r in self.view_results.values()]
+        return whole, views
+
+
 def quality(settings) -> None:
     from nlp.embed import load_embedder
 
     embedder = load_embedder(settings.embedding_model, settings.models_dir)
-    pairs = read_pairs(DEMO_PAIRS)
-    items = demo_library_items()
-    index = LibraryIndex(items, embedder)
+    sets_given = labelled_sets()
+    first = LibraryIndex(sets_given[0].items, embedder)
     mean, std, gap = background_similarity(
-        index.dense.vectors, index.rows.entry, index.row_language
+        first.dense.vectors, first.rows.entry, first.row_language
     )
-    base = Calibration(index.model_id, 1.0, 0.0, mean, std, language_gap=gap)
-    index.calibration = base
-    views = language_views(index)
-    texts = [p.text for p in pairs]
+    base = Calibration(first.model_id, 1.0, 0.0, mean, std, language_gap=gap)
+    sets = [_Set(s, embedder, base) for s in sets_given]
     threshold = settings.match_threshold
-    positives = sum(p.entry_id is not None for p in pairs)
+    for s in sets:
+        positives = sum(p.entry_id is not None for p in s.pairs)
+        print(
+            f"{s.name}: {len(s.pairs)} queries ({positives} with a right entry, "
+            f"{len(s.pairs) - positives} matching nothing) against {len(s.index)} entries "
+            f"({len(s.index.rows.texts)} phrasings)"
+        )
     print(
-        f"Labelled pairs: {len(pairs)} queries ({positives} with a right entry, "
-        f"{len(pairs) - positives} matching nothing) against {len(items)} entries "
-        f"({len(index.rows.texts)} phrasings); model {index.model_id}"
+        f"model {first.model_id}; calibration fitted on one half of each set (each against "
+        f"its library and its one-language views),\nfigures read on the other halves, both "
+        f"ways, {SEEDS} random halvings; threshold {threshold} (settings.match_threshold)"
     )
-    print(
-        f"Calibration fitted on one half (whole library and its one-language views), figures "
-        f"read on the other, both ways,\n{SEEDS} random halvings; threshold {threshold} "
-        "(settings.match_threshold)\n"
-    )
+    figures: dict[tuple[str, str], dict[str, list]] = {}
+    cross_figures: dict[tuple[str, str], dict[str, list]] = {}
+    reliability: dict[str, list] = {s.name: [] for s in sets}
+    for signals in SIGNALS:
+        mode = {"bm25": "lexical"}.get(signals, signals)
+        for s in sets:
+            s.run(mode, base)
+        for seed in range(SEEDS):
+            halves = [split_halves(s.pairs, seed) for s in sets]
+            for way in (0, 1):
+                fit = [h[way] for h in halves]
+                held = [h[1 - way] for h in halves]
+                wholes, views = [], []
+                for s, chosen in zip(sets, fit, strict=True):
+                    whole, view = s.samples(chosen)
+                    wholes.append(whole)
+                    views += view
+                calibration = replace(base, **fit_with_cross_language(wholes, views))
+                for s, chosen in zip(sets, held, strict=True):
+                    _read(s, chosen, calibration, threshold, signals, figures, cross_figures,
+                          reliability)
+    for s in sets:
+        _print_table(s, figures, cross_figures)
+    for s in sets:
+        _print_reliability(s.name, reliability[s.name])
+    for s in sets:
+        for each in (s.index, *s.views.values()):
+            each.signals = "hybrid"
+        _print_by_language(s)
+
+
+def _read(s, chosen, calibration, threshold, signals, figures, cross_figures, reliability):
+    pairs = [s.pairs[k] for k in chosen]
+    results = [s.results[k] for k in chosen]
+    ranks = rank_figures(pairs, [[c.entry_id for c in r] for r in results])
+    row = figures.setdefault((s.name, signals), {})
+    row.setdefault("map", []).append(ranks.map_at_5)
+    row.setdefault("r1", []).append(ranks.recall_at_1)
+    for key, value in _flag_figures(calibration, pairs, results, threshold).items():
+        if key == "reliability":
+            if signals == "hybrid":
+                reliability[s.name] += value
+        else:
+            row.setdefault(key, []).append(value)
+    if "en" in s.view_results:
+        cross = set(s.cross)
+        ks = [k for k in chosen if k in cross]
+        held_cross = [s.pairs[k] for k in ks]
+        cross_results = [s.view_results["en"][k] for k in ks]
+        f = rank_figures(held_cross, [[c.entry_id for c in r] for r in cross_results])
+        flags = _flag_figures(calibration, held_cross, cross_results, threshold)
+        row = cross_figures.setdefault((s.name, signals), {})
+        for key, value in (("map", f.map_at_5), ("r1", f.recall_at_1),
+                           ("prec", flags["prec"]), ("recall", flags["recall"])):
+            row.setdefault(key, []).append(value)
+
+
+def _print_table(s, figures, cross_figures) -> None:
     header = (
         f"{'method':<8} {'MAP@5':>6} {'R@1':>6} {'prec@t':>7} {'flagged':>8} "
         f"{'recall@t':>9} {'false/none':>10} {'prec@0.5':>9} {'prec@0.95':>9}"
     )
+    print(f"\n{s.name} set, held-out halves (~{len(s.pairs) // 2} queries each):")
     print(header)
     print("-" * len(header))
-    reliability = []
-    english = views.get("en")
-    cross_pairs = [k for k, p in enumerate(pairs) if p.lang != "en"]
-    cross_figures: dict[str, list] = {}
-    for signals in ("hybrid", "bm25", "dense"):
-        mode = {"bm25": "lexical"}.get(signals, signals)
-        for each in (index, *views.values()):
-            each.signals = mode
-            each.calibration = base
-        results = index.search_texts(texts, max(5, FIT_CANDIDATES))
-        view_results = {lang: v.search_texts(texts, max(5, FIT_CANDIDATES))
-                        for lang, v in views.items()}
-        samples = [(pairs, results)] + [(pairs, r) for r in view_results.values()]
-        figures: dict[str, list] = {}
-        for seed in range(SEEDS):
-            halves = split_halves(pairs, seed)
-            for fit, held in (halves, halves[::-1]):
-                a, b, c = _fit(samples, fit)
-                calibration = replace(base, a=a, b=b, cross_language=c)
-                held_pairs = [pairs[k] for k in held]
-                held_results = [results[k] for k in held]
-                ranks = rank_figures(held_pairs, [[c.entry_id for c in r] for r in held_results])
-                figures.setdefault("map", []).append(ranks.map_at_5)
-                figures.setdefault("r1", []).append(ranks.recall_at_1)
-                flags = _flag_figures(calibration, held_pairs, held_results, threshold)
-                for key, value in flags.items():
-                    if key == "reliability":
-                        if signals == "hybrid":
-                            reliability += value
-                    else:
-                        figures.setdefault(key, []).append(value)
-                if english is not None:
-                    ks = [k for k in held if k in set(cross_pairs)]
-                    held_cross = [pairs[k] for k in ks]
-                    cross_results = [view_results["en"][k] for k in ks]
-                    f = rank_figures(held_cross, [[c.entry_id for c in r] for r in cross_results])
-                    flags = _flag_figures(calibration, held_cross, cross_results, threshold)
-                    row = cross_figures.setdefault(signals, {})
-                    for key, value in (("map", f.map_at_5), ("r1", f.recall_at_1),
-                                       ("prec", flags["prec"]), ("recall", flags["recall"])):
-                        row.setdefault(key, []).append(value)
-        m = {k: float(np.nanmean(v)) for k, v in figures.items()}
+    for signals in SIGNALS:
+        m = {k: float(np.nanmean(v)) for k, v in figures[(s.name, signals)].items()}
         print(
             f"{signals:<8} {m['map']:6.3f} {m['r1']:6.3f} {m['prec']:7.3f} "
             f"{m['flagged']:8.1f} {m['recall']:9.3f} {m['false']:10.3f} "
             f"{m['p50']:9.3f} {m['p95']:9.3f}"
         )
-    for each in (index, *views.values()):
-        each.signals = "hybrid"
-    print(
-        "\nprec@t: share of flagged candidates (top 3, calibrated score >= threshold) that "
-        "are right;\nflagged: flagged candidates per held-out half (~132 queries); "
-        "recall@t: queries with a right entry\nwhose right entry is flagged; false/none: "
-        "queries that match nothing yet get a flagged candidate."
-    )
-    if english is not None:
+    if "en" in s.views:
         print(
-            f"\nCross-lingual: held-out non-English queries (vi, fr, zh; {len(cross_pairs)} in "
-            f"all) against the library cut to its English phrasings ({len(english.rows.texts)} "
-            "rows):"
+            f"  cross-lingual: held-out non-English queries ({len(s.cross)} in all) against "
+            f"the library cut to its English phrasings ({len(s.views['en'].rows.texts)} rows):"
         )
-        for signals, row in cross_figures.items():
-            m = {k: float(np.nanmean(v)) for k, v in row.items()}
-            line = f"  {signals:<7} MAP@5 {m['map']:.3f}  R@1 {m['r1']:.3f}"
-            line += f"  prec@t {m['prec']:.3f}  recall@t {m['recall']:.3f}"
-            print(line)
-    print("\nHybrid, held-out reliability (predicted probability vs share right):")
+        for signals in SIGNALS:
+            m = {k: float(np.nanmean(v)) for k, v in cross_figures[(s.name, signals)].items()}
+            print(f"    {signals:<7} MAP@5 {m['map']:.3f}  R@1 {m['r1']:.3f}  prec@t "
+                  f"{m['prec']:.3f}  recall@t {m['recall']:.3f}")
+
+
+def _print_reliability(name: str, reliability: list) -> None:
+    if name == "demo":
+        print(
+            "\nprec@t: share of flagged candidates (top 3, calibrated score >= threshold) that "
+            "are right;\nflagged: flagged candidates per held-out half; recall@t: queries with "
+            "a right entry\nwhose right entry is flagged; false/none: queries that match "
+            "nothing yet get a flagged candidate."
+        )
+    print(f"\nHybrid, {name} set, held-out reliability (predicted probability vs share right):")
     p = np.array([r[0] for r in reliability])
     ok = np.array([r[1] for r in reliability])
     for low, high in ((0, 0.1), (0.1, 0.5), (0.5, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01)):
@@ -184,14 +233,18 @@ def quality(settings) -> None:
                 f"  p in [{low:.2f}, {min(high, 1):.2f}): {int(inside.sum()):5d} candidates, "
                 f"mean p {p[inside].mean():.3f}, right {ok[inside].mean():.3f}"
             )
+
+
+def _print_by_language(s) -> None:
     by_lang: dict[str, list[int]] = {}
-    for k, pair in enumerate(pairs):
+    for k, pair in enumerate(s.pairs):
         if pair.entry_id:
             by_lang.setdefault(pair.lang, []).append(k)
-    results = index.search_texts(texts, 5)
-    print("\nHybrid by query language (MAP@5 / recall@1, all pairs: ranking is not fitted):")
+    results = s.index.search_texts([p.text for p in s.pairs], 5)
+    print(f"\nHybrid, {s.name} set, by query language (MAP@5 / recall@1, all pairs: ranking is "
+          "not fitted):")
     for lang, ks in sorted(by_lang.items()):
-        f = rank_figures([pairs[k] for k in ks], [[c.entry_id for c in results[k]] for k in ks])
+        f = rank_figures([s.pairs[k] for k in ks], [[c.entry_id for c in results[k]] for k in ks])
         print(f"  {lang}: {f.queries:3d} queries  MAP@5 {f.map_at_5:.3f}  R@1 {f.recall_at_1:.3f}")
 
 

@@ -173,8 +173,10 @@ def schedule(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Serve the scheduled deployments (hourly ingest, analysis after it, Monday brief) on a
-    Prefect server: the one in PREFECT_API_URL, or one started here on 127.0.0.1."""
+    """Serve the scheduled runs: hourly ingest, analysis after it, the Monday brief.
+
+    The server is the one in PREFECT_API_URL, or one started here on 127.0.0.1.
+    """
     settings = _settings(db=db, sources=sources)
     from flows.prefect_env import configure_prefect
 

@@ -29,7 +29,7 @@ from nlp.lexical import TOKENIZER_VERSION, LexicalIndex
 
 log = logging.getLogger("mediawatch")
 
-INDEX_FORMAT = "mwlib3"
+INDEX_FORMAT = "mwlib4"
 # Exact search up to this many rows, HNSW past it. Measured (bench/bench_matching.py, 2
 # cores, 384 dimensions, batches of 10,000 queries, 100 rows each): flat search costs about
 # 0.0036 ms per query per 1,000 rows (0.73 ms/query at 200,000 rows); HNSW 0.16 ms/query
@@ -97,12 +97,15 @@ class DenseIndex:
         return "hnsw" if "HNSW" in type(self.index).__name__ else "flat"
 
     @classmethod
-    def build(cls, vectors: np.ndarray, kind: str | None = None) -> DenseIndex:
+    def build(
+        cls, vectors: np.ndarray, kind: str | None = None, flat_max_rows: int = FLAT_MAX_ROWS
+    ) -> DenseIndex:
+        """Exact search up to `flat_max_rows` rows, HNSW past it, unless `kind` says."""
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dimension = vectors.shape
-        kind = kind or ("flat" if n <= FLAT_MAX_ROWS else "hnsw")
+        kind = kind or ("flat" if n <= flat_max_rows else "hnsw")
         if kind == "flat":
             index = faiss.IndexFlatIP(dimension)
         elif kind == "hnsw":
@@ -168,9 +171,11 @@ class BuiltIndex:
 
 
 def row_languages(texts: Sequence[str]) -> np.ndarray:
-    from nlp.language import identify
+    """Each row's language where it is sure ("" otherwise: such a row is never taken to be
+    in another language than the query, nlp/language.py `identify_for_matching`)."""
+    from nlp.language import identify_for_matching
 
-    return np.array([identify(t) or "" for t in texts], dtype=object)
+    return np.array([identify_for_matching(t) or "" for t in texts], dtype=object)
 
 
 def build_index(rows: Rows, vectors: np.ndarray, version: str, kind: str | None = None):

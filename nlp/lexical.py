@@ -96,11 +96,18 @@ def _split_handle(match: re.Match) -> str:
     return " " + _CAMEL.sub(" ", match.group(1)) + " "
 
 
-def tokenize(text: str) -> list[str]:
-    """Matching tokens of one text: terms, then neighbouring-term pairs, then script pairs."""
+def strip_clutter(text: str) -> str:
+    """A post without its web clutter: NFC, links dropped, `#hashTags` and `@camelCaseNames`
+    split into words, spaces collapsed. What both sides of the matcher read of a query."""
     text = unicodedata.normalize("NFC", text)
     text = _URL.sub(" ", text)
     text = _HANDLE.sub(_split_handle, text)
+    return " ".join(text.split())
+
+
+def tokenize(text: str) -> list[str]:
+    """Matching tokens of one text: terms, then neighbouring-term pairs, then script pairs."""
+    text = strip_clutter(text)
     terms: list[str] = []
     pairs: list[str] = []
     run: list[str] = []  # terms of the current stretch of spaced words

@@ -86,6 +86,7 @@ def candidate_views(
                 "fused": round(c.fused, 4),
                 "dense": round(c.dense, 4),
                 "lexical": round(c.lexical, 4),
+                "margin": round(c.margin, 4),
                 "type": entry.type,
                 "status": entry.status,
                 "usable": entry.is_usable(today),

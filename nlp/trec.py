@@ -1,7 +1,8 @@
 """Query files in, TREC runs out: the batch matcher's formats, and the labelled pairs.
 
 - queries: `qid<TAB>text`, one a line, UTF-8; blank lines and lines starting with `#` are
-  skipped, and so is a first line `qid<TAB>text` (a header);
+  skipped, and so is a first line that names the columns (`qid<TAB>text`,
+  `iclaim_id<TAB>iclaim`, `tweet_id<TAB>tweet_text` …: a header);
 - run (what `mediawatch match --queries` writes): `qid Q0 entry_id rank score mediawatch`,
   space-separated, best first, as trec_eval and ranx read it;
 - qrels: `qid 0 entry_id 1`, one line per right answer (a query that matches nothing
@@ -20,6 +21,9 @@ from pathlib import Path
 RUN_TAG = "mediawatch"
 NO_MATCH = "-"
 _QID = re.compile(r"^\S+$")
+# first lines taken for a header (query files converted from public claim-retrieval sets)
+_HEADER_IDS = ("qid", "id", "query_id", "iclaim_id", "tweet_id", "post_id")
+_HEADER_TEXTS = ("text", "query", "tweet_text", "iclaim", "tweet", "post", "content")
 
 
 class QueryFileError(ValueError):
@@ -59,11 +63,7 @@ def read_queries(path: Path) -> list[tuple[str, str]]:
             raise QueryFileError(f"{path}:{number}: expected `qid<TAB>text`, found no tab")
         qid, text = line.split("\t", 1)
         qid, text = qid.strip(), text.strip()
-        if number == 1 and qid.lower() in ("qid", "id", "query_id") and text.lower() in (
-            "text",
-            "query",
-            "tweet_text",
-        ):
+        if number == 1 and qid.lower() in _HEADER_IDS and text.lower() in _HEADER_TEXTS:
             continue  # a header
         if not qid or not _QID.match(qid):
             raise QueryFileError(f"{path}:{number}: the query id must be one word, got {qid!r}")

@@ -116,12 +116,28 @@ def _entry_from_jsonl_line(
         problems.append(Problem(source, number, None, "each line must be a JSON object"))
         return None
     if "type" not in data and "status" not in data:
-        data = {**MINIMAL_DEFAULTS, **data}
+        data = _minimal_form(data)
     if isinstance(data.get("response"), str):
         languages = data.get("languages") or [UNDETERMINED_LANGUAGE]
         data["response"] = {str(languages[0]): data["response"]}
     data.setdefault("path", f"{source}:{number}")
     return _validated(data, source, number, problems)
+
+
+def _minimal_form(data: dict[str, Any]) -> dict[str, Any]:
+    """A hand-written or converted test library line: approved refute entries, a numeric id
+    taken as its digits, and a missing or empty title taken from the first claim (public
+    claim sets often have claims without titles; the matcher needs only the phrasings)."""
+    data = {**MINIMAL_DEFAULTS, **data}
+    if isinstance(data.get("id"), int) and not isinstance(data["id"], bool):
+        data["id"] = str(data["id"])
+    title = data.get("title")
+    claims = data.get("claims")
+    if (title is None or (isinstance(title, str) and not title.strip())) and (
+        isinstance(claims, list) and claims and isinstance(claims[0], str)
+    ):
+        data["title"] = claims[0]
+    return data
 
 
 # ----------------------------------------------------------------------- ClaimReview

@@ -104,6 +104,11 @@ def _read_front_matter(yaml_text: str, result: EntryFile) -> None:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + offset if mark else 1
         reason = exc.problem or exc.context or "cannot be parsed"
+        context = exc.context_mark
+        scanning = (exc.context or "").startswith("while scanning")
+        if scanning and exc.problem and context is not None and context.line + offset != line:
+            # an unclosed quote or bracket fails where the text ends: say where it began
+            reason += f" ({exc.context} that starts on line {context.line + offset})"
         result.issues.append(FileIssue(line, f"invalid YAML: {reason}"))
         return
     except (yaml.YAMLError, ValueError, TypeError) as exc:

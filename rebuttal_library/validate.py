@@ -84,11 +84,13 @@ def display_path(path: Path) -> str:
 
 
 def entry_files(entries_dir: Path) -> list[Path]:
-    """The entry files, in name order: `*.md`, skipping hidden files and `_`-prefixed notes."""
+    """The entry files, in name order: `*.md`, skipping hidden files and `_`-prefixed notes.
+
+    Anything else named `*.md` is an entry file, even when it cannot be read (a link to
+    nowhere, a folder): it is reported as unreadable rather than silently left out.
+    """
     return sorted(
-        path
-        for path in entries_dir.glob("*.md")
-        if path.is_file() and not path.name.startswith((".", "_"))
+        path for path in entries_dir.glob("*.md") if not path.name.startswith((".", "_"))
     )
 
 
@@ -173,8 +175,14 @@ def _check_file(path: Path, today: date) -> _Checked:
     checked = _Checked(path, display_path(path))
     try:
         raw = path.read_bytes()
+    except IsADirectoryError:
+        checked.add(None, "cannot read file: it is a folder, not an entry file")
+        return checked
     except OSError as exc:
-        checked.add(None, f"cannot read file: {exc.strerror or exc}")
+        reason = exc.strerror or str(exc)
+        if path.is_symlink() and not path.exists():
+            reason = f"it links to {path.readlink()}, which does not exist"
+        checked.add(None, f"cannot read file: {reason}")
         return checked
     text, issue = decode(raw)
     if text is None:

@@ -6,6 +6,7 @@ data/models/ on first use) and the demo library with its labelled pairs.
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from pathlib import Path
 
@@ -17,15 +18,18 @@ from nlp.calibration import (
     CALIBRATION_FILE,
     Calibration,
     fit_platt,
+    fit_platt_with_margin,
     load_calibration,
     precision_at,
 )
 from nlp.evaluate import (
     DEMO_PAIRS,
-    calibration_sample,
+    calibrated_probabilities,
     demo_library_items,
     fit_calibration,
+    labelled_sets,
     language_views,
+    rank_figures,
     split_halves,
 )
 from nlp.match import LibraryIndex, LibraryItem, match_narratives, match_text
@@ -64,9 +68,25 @@ def test_calibration_is_increasing_in_the_fused_score():
         fit_platt(np.r_[right, wrong], np.r_[np.zeros(300), np.ones(900)].astype(bool))
 
 
+def test_a_candidate_far_ahead_of_the_others_is_likelier_right_than_one_in_a_crowd():
+    rng = np.random.default_rng(2)
+    # right answers stand well ahead of the next candidate; wrong ones sit among neighbours
+    fused = np.r_[rng.normal(8, 2, 400), rng.normal(5, 2, 800)]
+    margin = np.r_[rng.normal(3, 1, 400), rng.normal(-1, 1, 800)]
+    right = np.r_[np.ones(400), np.zeros(800)].astype(bool)
+    a, d, b = fit_platt_with_margin(fused, margin, right)
+    assert a > 0 and d > 0
+    calibration = Calibration("m", a, b, 0.8, 0.03, fitted_on="x", margin_weight=d)
+    assert calibration.probability(7.0, margin=3.0) > calibration.probability(7.0, margin=0.1)
+    # a margin the sample cannot tell apart is left out rather than fitted negative
+    _, d, _ = fit_platt_with_margin(fused, -margin, right)
+    assert d == 0.0
+
+
 def test_shipped_calibration_belongs_to_the_default_model_and_is_increasing(demo_index):
     shipped = load_calibration(demo_index.model_id, CALIBRATION_FILE)
     assert shipped is not None and shipped.calibrated and shipped.a > 0
+    assert shipped.margin_weight >= 0 and shipped.fitted_on == "demo_pairs.tsv+hard_pairs.tsv"
     assert demo_index.calibration == shipped
 
 
@@ -81,15 +101,17 @@ def test_threshold_means_its_precision_on_held_out_pairs(demo_index):
         results = index.search_texts([p.text for p in held_pairs], 3)
     finally:
         index.calibration = load_calibration(index.model_id)
-    scores, right = calibration_sample(held_pairs, results)
-    probability = calibration.probability(scores)
+    probability, right = calibrated_probabilities(calibration, held_pairs, results)
     for threshold in (0.5, 0.885):
         precision, flagged = precision_at(probability, right, threshold)
         assert flagged >= 40, threshold
         assert precision >= threshold - 0.05, (threshold, precision)
     # a query that matches nothing rarely gets a candidate over the pipeline's threshold
     none = [r for p, r in zip(held_pairs, results, strict=True) if p.entry_id is None]
-    flagged_none = sum(calibration.probability(r[0].fused) >= 0.885 for r in none)
+    flagged_none = sum(
+        calibration.probability(r[0].fused, r[0].cross_language, r[0].margin) >= 0.885
+        for r in none
+    )
     assert flagged_none <= 0.15 * len(none)
 
 
@@ -178,3 +200,43 @@ def test_labelled_pairs_cover_the_demo_library_and_agree_with_the_trec_files():
     assert queries == [f"{p.qid}\t{p.text}" for p in pairs]
     qrels = (folder / "demo.qrels").read_text(encoding="utf-8").splitlines()
     assert qrels == [f"{p.qid} 0 {p.entry_id} 1" for p in positives]
+
+
+def test_labelled_queries_are_paraphrases_not_copies_of_the_phrasings():
+    for labelled in labelled_sets(TODAY):
+        phrasings = {item.entry_id: item.phrasings for item in labelled.items}
+        closeness = []
+        for pair in labelled.pairs:
+            if pair.entry_id is None:
+                continue
+            closeness.append(max(
+                difflib.SequenceMatcher(None, pair.text.casefold(), p.casefold()).ratio()
+                for p in phrasings[pair.entry_id]
+            ))
+        assert max(closeness) < 0.9, labelled.name  # no query copies a phrasing
+        assert sorted(closeness)[len(closeness) // 2] < 0.55, labelled.name
+
+
+def test_hard_pairs_answer_from_the_library_with_distractors_beside_it():
+    demo, hard = labelled_sets(TODAY)
+    demo_ids = {item.entry_id for item in demo.items}
+    distractors = {item.entry_id for item in hard.items} - demo_ids
+    positives = [p for p in hard.pairs if p.entry_id]
+    assert len(hard.pairs) >= 200 and len(hard.pairs) - len(positives) >= 40
+    assert {p.lang for p in hard.pairs} >= {"vi", "en"}
+    for entry_id in demo_ids:  # every matchable demo entry is asked for, in several ways
+        assert sum(p.entry_id == entry_id for p in positives) >= 5, entry_id
+    assert {p.entry_id for p in positives} == demo_ids | distractors
+
+
+def test_the_fusion_ranks_the_hard_pairs_better_than_either_signal_alone(embedder):
+    _, hard = labelled_sets(TODAY)
+    index = LibraryIndex(hard.items, embedder)
+    texts = [p.text for p in hard.pairs]
+    found = {}
+    for signals in ("hybrid", "lexical", "dense"):
+        index.signals = signals
+        ranked = [[c.entry_id for c in r] for r in index.search_texts(texts, 5)]
+        found[signals] = rank_figures(hard.pairs, ranked).map_at_5
+    assert found["hybrid"] > max(found["lexical"], found["dense"]), found
+    assert found["hybrid"] >= 0.9, found

@@ -98,3 +98,31 @@ def test_empty_library_and_bad_options_are_refused(tmp_path):
     broken.write_text('{"id": "X", "title": "t", "claims": ["c"]}\nnot json\n', encoding="utf-8")
     line = one_line_error(mediawatch(tmp_path, "--text", "t", "--library", str(broken)))
     assert "broken.jsonl:2" in line
+
+
+def test_a_library_converted_from_a_public_claim_set_can_be_matched_as_it_stands(tmp_path):
+    # numeric ids, claims without titles, a header naming the columns, posts with links
+    library = tmp_path / "vclaims.jsonl"
+    library.write_text(
+        '{"id": 101, "title": "", "claims": ["Drinking hot water kills the coronavirus"]}\n'
+        '{"id": 102, "title": "Fact check: 5G and the virus",'
+        ' "claims": ["5G towers spread the coronavirus"]}\n'
+        '{"id": "vclaim-103", "claims": ["Masks cause carbon dioxide poisoning"]}\n',
+        encoding="utf-8",
+    )
+    queries = tmp_path / "tweets.tsv"
+    queries.write_text(
+        "iclaim_id\ticlaim\n"
+        "tweet-en-1\tjust drink hot water and the virus dies 🙄 https://t.co/Xy12\n"
+        "tweet-en-2\tRT @truther: the 5G masts are what's spreading covid #5G #COVID19\n"
+        "tweet-en-3\twearing a mask all day poisons you with CO2, wake up\n",
+        encoding="utf-8",
+    )
+    run = tmp_path / "run.tsv"
+    done = mediawatch(tmp_path, "--queries", str(queries), "--library", str(library),
+                      "--top", "3", "--output", str(run))
+    assert done.returncode == 0, done.stderr
+    rows = [RUN_LINE.match(line) for line in run.read_text(encoding="utf-8").splitlines()]
+    assert all(rows) and {m.group(1) for m in rows} == {"tweet-en-1", "tweet-en-2", "tweet-en-3"}
+    best = {m.group(1): m.group(2) for m in rows if m.group(3) == "1"}
+    assert best == {"tweet-en-1": "101", "tweet-en-2": "102", "tweet-en-3": "vclaim-103"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from mediawatch.records import Match
 from store import reads, writes
 from store.db import connection
 
@@ -88,3 +89,24 @@ def test_a_run_records_the_library_index_it_matched_with(tmp_path):
         (found,) = reads.library_index_runs(con)
     assert found["library_version"] == "abc" and found["rows"] == 9
     assert (found["first_run_id"], found["run_id"]) == ("run-1", "run-2")
+
+
+def test_matches_are_stored_per_run_with_the_entry_version_they_were_made_against(tmp_path):
+    def stored(con):
+        return con.execute(
+            "SELECT narrative_id, entry_id, entry_version, rank, above_threshold, run_id"
+            " FROM matches ORDER BY narrative_id, rank"
+        ).fetchall()
+
+    first = [Match("n1", "E1", "v-aaa", 0.97, 1, True), Match("n1", "E2", "v-bbb", 0.2, 2, False)]
+    with connection(tmp_path / "m.duckdb") as con:
+        writes.replace_matches(con, first, "run-1")
+        once = stored(con)
+        writes.replace_matches(con, first, "run-1")  # the same batch again changes nothing
+        assert stored(con) == once == [
+            ("n1", "E1", "v-aaa", 1, True, "run-1"),
+            ("n1", "E2", "v-bbb", 2, False, "run-1"),
+        ]
+        # the entry changed after the first run: the next run's match carries its new version
+        writes.replace_matches(con, [Match("n1", "E1", "v-ccc", 0.95, 1, True)], "run-2")
+        assert stored(con) == [("n1", "E1", "v-ccc", 1, True, "run-2")]

@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pytest
 
-from nlp.index import KEEP_VERSIONS
-from nlp.lexical import tokenize
-from nlp.match import LibraryIndex, LibraryItem, match_narratives, match_text
+from nlp.index import FLAT_MAX_ROWS, KEEP_VERSIONS, DenseIndex
+from nlp.lexical import strip_clutter, tokenize
+from nlp.match import QUERY_CHUNK, LibraryIndex, LibraryItem, match_narratives, match_text
 from nlp.trec import QueryFileError, read_queries, run_lines, write_run
 
 
@@ -56,6 +56,29 @@ def test_tokens_pair_vietnamese_syllables_fold_marks_and_split_unspaced_scripts(
     assert not any("http" in t or "t.co" in t for t in tokenize("see https://t.co/abc now"))
     # "đá" (reef) is a word; "đã" (already) is a function word, though both fold to "da"
     assert tokenize("đá") == ["da"] and tokenize("đã") == []
+
+
+def test_a_post_is_read_without_its_links_and_with_its_hashtags_as_words():
+    post = "RT @RiceWatch: #RiceExportBan coming?? https://t.co/Ab12 pic.twitter.com/xY9"
+    assert strip_clutter(post) == "RT Rice Watch : Rice Export Ban coming??"
+    assert tokenize(post) == tokenize(strip_clutter(post))
+
+
+def test_many_queries_are_scored_in_chunks_exactly_as_one_at_a_time():
+    embedder = BagOfWords()
+    index = LibraryIndex(LIBRARY, embedder)
+    words = ["rice", "export", "ban", "dengue", "vaccine", "steel", "probe", "season", "women"]
+    texts = [" ".join(words[(k * 7 + j) % len(words)] for j in range(1 + k % 4))
+             for k in range(QUERY_CHUNK + 40)]
+
+    together = index.search_texts(texts, 3)
+
+    assert len(together) == len(texts)
+    for k in (0, 1, QUERY_CHUNK - 1, QUERY_CHUNK, len(texts) - 1):
+        alone = index.search_texts([texts[k]], 3)[0]
+        assert [(c.entry_id, round(c.fused, 5)) for c in together[k]] == [
+            (c.entry_id, round(c.fused, 5)) for c in alone
+        ]
 
 
 def test_index_is_saved_by_library_version_and_rebuilt_only_when_it_changes(tmp_path):
@@ -107,6 +130,27 @@ def test_hnsw_and_flat_agree_on_a_small_library():
         assert match_text(text, embedder, flat)[0].entry_id == match_text(
             text, embedder, hnsw
         )[0].entry_id
+
+
+def test_search_is_exact_up_to_the_measured_size_and_approximate_past_it():
+    assert FLAT_MAX_ROWS == 200_000  # measured: bench/bench_matching.py, nlp/index.py
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((101, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert DenseIndex.build(vectors[:100], flat_max_rows=100).kind == "flat"
+    approximate = DenseIndex.build(vectors, flat_max_rows=100)
+    assert approximate.kind == "hnsw"
+    _, found = approximate.search(vectors[:10], 1)
+    assert found[:, 0].tolist() == list(range(10))  # each vector finds itself
+
+
+def test_a_saved_approximate_index_is_loaded_as_it_was_built(tmp_path):
+    embedder = BagOfWords()
+    built = LibraryIndex(LIBRARY, embedder, cache_dir=tmp_path, kind="hnsw")
+    loaded = LibraryIndex(LIBRARY, embedder, cache_dir=tmp_path)
+    assert loaded.built.loaded_from_disk and loaded.kind == "hnsw"
+    assert loaded.version == built.version
+    assert match_text("steel anti-dumping probe", embedder, loaded)[0].entry_id == "T3"
 
 
 def test_empty_library_matches_nothing_without_failing():
@@ -163,6 +207,15 @@ def test_malformed_query_files_say_file_and_line(tmp_path, content, message):
     with pytest.raises(QueryFileError) as error:
         read_queries(path)
     assert str(error.value).startswith(str(path)) and message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "header", ["qid\ttext", "iclaim_id\ticlaim", "tweet_id\ttweet_text", "id\tquery"]
+)
+def test_a_first_line_naming_the_columns_is_a_header(tmp_path, header):
+    path = tmp_path / "queries.tsv"
+    path.write_text(f"{header}\ntweet-en-0001\tVietnam to ban rice exports\n", encoding="utf-8")
+    assert read_queries(path) == [("tweet-en-0001", "Vietnam to ban rice exports")]
 
 
 def test_query_file_reader_accepts_header_comments_and_crlf(tmp_path):

@@ -70,6 +70,31 @@ def test_the_minimal_matcher_form_becomes_an_approved_refute_entry(tmp_path):
     assert second.response == {"und": "It does not."}
 
 
+def test_a_jsonl_export_imported_and_exported_again_is_the_same_file(demo_entries, tmp_path):
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    export_jsonl(demo_entries, first)
+
+    export_jsonl(import_jsonl(first), second)
+
+    assert second.read_bytes() == first.read_bytes()
+
+
+def test_minimal_lines_may_give_numeric_ids_and_leave_the_title_out(tmp_path):
+    # as converted from public claim-retrieval sets: numeric ids, claims without titles
+    source = write(
+        tmp_path,
+        "claims.jsonl",
+        '{"id": 10374, "title": "", "claims": ["Drinking hot water kills the virus"]}\n'
+        '{"id": "vclaim-7", "claims": ["Masks cause oxygen deprivation"]}\n',
+    )
+
+    first, second = import_jsonl(source)
+
+    assert (first.id, first.title) == ("10374", "Drinking hot water kills the virus")
+    assert (second.id, second.title) == ("vclaim-7", "Masks cause oxygen deprivation")
+    assert first.all_phrasings() == ["Drinking hot water kills the virus"]  # no phrasing twice
+
+
 def test_a_jsonl_line_with_type_but_no_status_is_not_guessed(tmp_path):
     source = write(
         tmp_path, "bad.jsonl", '{"id": "T1", "title": "t", "claims": ["c"], "type": "clarify"}\n'
@@ -125,6 +150,31 @@ def test_entries_to_claimreview_to_entries_keep_what_the_office_wrote(demo_entri
         )
 
     assert [kept(e) for e in back] == [kept(e) for e in demo_entries]
+
+
+def test_a_claimreview_export_imported_and_exported_again_is_the_same_file(
+    demo_entries, tmp_path
+):
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    export_claimreview(demo_entries, first, base_url="https://office.example/responses")
+
+    export_claimreview(import_claimreview(first), second, base_url="https://office.example/responses")
+
+    assert second.read_bytes() == first.read_bytes()
+
+
+def test_every_entry_type_and_status_survives_claimreview_and_back(demo_entries, tmp_path):
+    kinds = {(e.type, e.status) for e in demo_entries}
+    assert {"refute", "clarify", "promote"} <= {t for t, _ in kinds}
+    assert {"draft", "in_review", "approved", "retired"} <= {s for _, s in kinds}
+    target = tmp_path / "claimreview.jsonld"
+    export_claimreview(demo_entries, target)
+
+    back = {e.id: e for e in import_entries(target)}
+
+    assert {(e.id, e.type, e.status, e.version) for e in demo_entries} == {
+        (e.id, e.type, e.status, e.version) for e in back.values()
+    }
 
 
 def test_claimreview_export_is_a_json_array_of_schema_org_claim_reviews(demo_entries, tmp_path):

@@ -242,6 +242,31 @@ def test_a_file_that_is_not_utf8_is_reported_at_the_bad_line(tmp_path):
     assert problem.line == 4
 
 
+def test_an_unclosed_quote_is_reported_where_the_parser_stops_and_where_it_began(tmp_path):
+    text = '---\nid: E01\ntype: refute\nstatus: draft\ntitle: "Rice export ban\n\n---\n\nText.\n'
+    write(tmp_path, "E01-quote.md", text)
+
+    problem = only_error(tmp_path)
+    assert problem.message.startswith("invalid YAML: found unexpected end of stream")
+    assert f"starts on line {line_number(text, 'title:')})" in problem.message
+
+
+def test_an_entry_file_that_cannot_be_read_is_reported_not_skipped(tmp_path):
+    write(tmp_path, "E01-good.md", entry_text("E01"))
+    (tmp_path / "E02-moved.md").symlink_to(tmp_path / "elsewhere" / "E02.md")
+    (tmp_path / "E03-folder.md").mkdir()
+
+    found = {p.path.rsplit("/", 1)[-1]: p.message for p in errors(tmp_path)}
+
+    assert found == {
+        "E02-moved.md": f"cannot read file: it links to {tmp_path / 'elsewhere' / 'E02.md'},"
+        " which does not exist",
+        "E03-folder.md": "cannot read file: it is a folder, not an entry file",
+    }
+    with pytest.raises(LibraryError):
+        load_library(tmp_path, TODAY)
+
+
 def test_an_empty_library_is_an_error(tmp_path):
     write(tmp_path, "notes.txt", "not an entry")
 
