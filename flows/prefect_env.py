@@ -20,6 +20,8 @@ def configure_prefect(home: Path) -> None:
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        # no progress bars from model loading in a run's output (the first run builds one)
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

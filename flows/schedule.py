@@ -111,13 +111,30 @@ def prefect_server(config: Settings, log_path: Path | None = None) -> Iterator[s
                "--host", "127.0.0.1", "--port", str(config.prefect_port)]  # fmt: skip
     with open(log_path, "ab") as log:
         server = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_end_with_parent,  # one libc call, in the child before it runs
         )
     try:
         _wait_healthy(url, server, log_path)
         yield url
     finally:
         _stop(server)
+
+
+def _end_with_parent() -> None:
+    """In the server's process, before it starts: end when `schedule` ends, however it ends
+    (a killed `schedule` must not leave a server holding the port)."""
+    import contextlib
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    # not Linux: no such call, and `prefect_server`'s `finally` stops it on a normal exit
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_healthy(url: str, server: subprocess.Popen, log_path: Path) -> None:

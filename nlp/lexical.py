@@ -176,8 +176,11 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        import logging
+
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
         index = cls(k1, b)
         index.rows = len(texts)
         if texts:
@@ -246,8 +249,11 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder, rows: int, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        import logging
+
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
         index = cls(k1, b)
         index.rows = rows
         if rows:

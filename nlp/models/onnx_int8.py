@@ -177,17 +177,27 @@ def _fuse_bert_ops(fp32_dir: Path, in_path: Path, out_path: Path) -> None:
 
 
 def _quantise_int8(in_path: Path, out_path: Path) -> None:
+    import logging
+
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(in_path),
-        str(out_path),
-        per_channel=True,
-        weight_type=QuantType.QInt8,
-        # Fused contrib ops defeat ONNX shape inference; their outputs are all fp32.
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
+    # the quantiser advises "pre-processing" on the root logger; our graph is fused on
+    # purpose (see above), so the advice is noise in a user's first run
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(
+            str(in_path),
+            str(out_path),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            # Fused contrib ops defeat ONNX shape inference; their outputs are all fp32.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        root.setLevel(level)
 
 
 def _check_against_fp32(fp32_dir: Path, onnx_dir: Path) -> None:
