@@ -63,12 +63,12 @@ class Settings(BaseSettings):
     # is a sentence-transformers model name or path.
     embedding_model: str = "e5-small"
     embedding_batch_size: int = 32
-    # narratives: cosines after per-language centring (see nlp/narratives.py)
     # articles published longer ago than this are not re-clustered (they keep their narrative)
     analysis_window_days: float = Field(120.0, gt=0)
-    narrative_threshold: float = 0.40
-    narrative_merge_threshold: float = 0.45
-    narrative_cross_language_bonus: float = 0.10
+    # narratives: cosines after per-language centring (see nlp/narratives.py)
+    narrative_threshold: float = 0.45  # hybrid (dense + names) average link, within a language
+    narrative_merge_threshold: float = 0.45  # dense centres of groups in different languages,
+    narrative_cross_language_bonus: float = 0.15  # less this allowance (so 0.30)
     near_duplicate_threshold: float = 0.8  # share of 3-word chunks in order
     # matching a narrative to a library entry
     match_threshold: float = 0.885

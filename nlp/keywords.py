@@ -6,6 +6,7 @@ words like "xuất khẩu" survive as one keyword.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -195,18 +196,26 @@ def _vietnamese_words(text: str) -> list[str] | None:
     """Words as the enrichment segments them (pyvi: "xuất khẩu", "Trung Quốc"), lower-cased,
     diacritics kept; None when the segmenter is not installed."""
     try:
-        from nlp.enrich import segment
-
-        words = segment(text, "vi")
+        words = _segmented(text)
     except ImportError:
         return None
+    return list(words)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _segmented(text: str) -> tuple[str, ...]:
+    """Kept words of a Vietnamese text, remembered: each analysis run re-reads the keywords
+    of every narrative in its window, and pyvi is the slow part."""
+    from nlp.enrich import segment
+
+    words = segment(text, "vi")
     kept = []
     for word in words:
         word = word.lower()
         syllables = word.split()
         if all(_WORD.fullmatch(x) for x in syllables) and word not in STOPWORDS and len(word) > 1:
             kept.append(word)
-    return kept
+    return tuple(kept)
 
 
 def class_tfidf_keywords(
@@ -227,16 +236,19 @@ def class_tfidf_keywords(
             if n >= 2
         }
         ranked = sorted(scored, key=lambda term: (-scored[term], term))
-        keywords.append(_drop_contained(ranked)[:top])
+        keywords.append(_drop_contained(ranked, top))
     return keywords
 
 
-def _drop_contained(ranked: list[str]) -> list[str]:
-    """Skip a syllable when a kept bigram already holds it, and vice versa."""
-    kept: list[str] = []
+def _drop_contained(ranked: list[str], top: int) -> list[str]:
+    """The first `top` terms, skipping a syllable when a kept bigram already holds it, and
+    vice versa."""
+    kept: list[tuple[str, set[str]]] = []
     for term in ranked:
+        if len(kept) == top:
+            break
         parts = set(term.split())
-        if any(parts <= set(k.split()) or set(k.split()) <= parts for k in kept):
+        if any(parts <= k or k <= parts for _, k in kept):
             continue
-        kept.append(term)
-    return kept
+        kept.append((term, parts))
+    return [term for term, _ in kept]

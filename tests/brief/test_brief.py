@@ -221,7 +221,7 @@ def test_health_and_method(world):
     assert "Home Daily" not in health and "Abroad Times" not in health
     method = md.split("## Method", 1)[1]
     assert "Runs read: run-1" in method
-    assert "Model: test-model; narrative threshold 0.4; match threshold 0.885" in method
+    assert "Model: test-model; narrative threshold 0.45; match threshold 0.885" in method
     assert "usable at the week's end 2, expired 1, not yet approved 1, retired 0" in method
     assert "1 syndicated copy (counted once; narrative volume includes them), " \
            "1 article in no narrative" in method

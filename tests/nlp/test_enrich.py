@@ -104,3 +104,19 @@ def test_vietnamese_keywords_are_segmented_words():
     first, second = class_tfidf_keywords(docs)
     assert "xuất khẩu" in first and "gạo" in first
     assert "tàu" in second and "khảo sát" in second
+
+
+def test_names_found_in_the_lead_are_counted_over_the_whole_text():
+    from nlp.enrich import NER_CHARS, pipeline
+
+    lead = "Barack Obama arrived in Hanoi on Monday for talks with Vietnam's leaders. "
+    filler = "The talks covered trade, climate and education in some detail. " * 12
+    later = "Obama later left Hanoi for Ho Chi Minh City, where Barack Obama met students."
+    text = lead + filler + later
+    assert text.index(later) > NER_CHARS  # the later mentions are past what the model reads
+    (found,) = enrich([article("obama", "Obama in Vietnam", text, "en")])
+    assert found.entities[("PERSON", "Barack Obama")] == 2
+    assert found.entities[("GPE", "Hanoi")] == 2
+    assert len(found.words) > 150  # words: the whole text read, not only the lead
+    # the English model runs its entity recogniser only (it has its own embedding layer)
+    assert pipeline("en")[0].pipe_names == ["ner"]
