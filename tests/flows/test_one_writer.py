@@ -48,6 +48,13 @@ def during_a_run(tmp_path_factory, demo_site, prefect_api):
     with source.read() as con:
         before = _state(con)
 
+    from fastapi.testclient import TestClient
+
+    from mediawatch.settings import load_settings
+    from service.app import create_app
+
+    web = TestClient(create_app(load_settings(db=where.db)))
+    answers = [(0, web.get("/api/narratives").json()["total"])]  # before the run
     run = start_mediawatch("run", "--sources", str(second), "--db", str(where.db), env=env,
                            log=where.root / "second.log")  # fmt: skip
     seen, refused, brief, console = [], None, None, None
@@ -59,16 +66,19 @@ def during_a_run(tmp_path_factory, demo_site, prefect_api):
         while run.poll() is None:
             with source.read() as con:
                 seen.append(_state(con))
+            answer = web.get("/api/narratives")
+            answers.append((answer.status_code, answer.json().get("total")))
     finally:
         run.wait(timeout=600)
     assert run.returncode == 0, (where.root / "second.log").read_text()
     with source.read() as con:
         after = _state(con)
-    return where, before, after, seen, refused, brief, console
+    answers.append((0, web.get("/api/narratives").json()["total"]))  # after it
+    return where, before, after, seen, refused, brief, console, answers
 
 
 def test_readers_answer_throughout_a_run_and_only_from_complete_runs(during_a_run):
-    _, before, after, seen, _, _, _ = during_a_run
+    _, before, after, seen, _, _, _, _ = during_a_run
     assert before[0] < after[0]  # the second run really added articles
     assert len(seen) > 20  # the reader kept asking while the run wrote
     assert set(seen) <= {before, after}
@@ -76,13 +86,21 @@ def test_readers_answer_throughout_a_run_and_only_from_complete_runs(during_a_ru
 
 
 def test_console_command_answers_from_the_snapshot_during_a_run(during_a_run):
-    _, before, _, _, _, _, console = during_a_run
+    _, before, _, _, _, _, console, _ = during_a_run
     assert console.returncode == 0, console.stderr
     assert len(json.loads(console.stdout)) == before[1]
 
 
+def test_the_http_console_answers_every_request_during_a_run(during_a_run):
+    answers = during_a_run[-1]
+    (_, first), during, (_, last) = answers[0], answers[1:-1], answers[-1]
+    assert len(during) > 5 and first < last
+    assert {status for status, _ in during} == {200}  # never 503 "busy"
+    assert {count for _, count in during} <= {first, last}  # one complete run or the other
+
+
 def test_a_second_writer_is_refused_with_the_name_of_the_run_that_writes(during_a_run):
-    where, _, _, _, refused, _, _ = during_a_run
+    where, _, _, _, refused, _, _, _ = during_a_run
     assert refused.returncode == 2
     message = refused.stderr.strip()
     assert "\n" not in message
@@ -90,7 +108,7 @@ def test_a_second_writer_is_refused_with_the_name_of_the_run_that_writes(during_
 
 
 def test_brief_during_a_run_is_written_and_its_record_left_for_the_next_run(during_a_run):
-    where, _, _, _, _, brief, _ = during_a_run
+    where, _, _, _, _, brief, _, _ = during_a_run
     assert brief.returncode == 0, brief.stderr
     assert "recorded by the next run" in brief.stdout
     # the second run had started before the brief, so the record waits for the next writer
@@ -98,7 +116,7 @@ def test_brief_during_a_run_is_written_and_its_record_left_for_the_next_run(duri
 
 
 def test_snapshots_are_published_per_run_and_old_ones_pruned(during_a_run):
-    where, _, _, _, _, _, _ = during_a_run
+    where, _, _, _, _, _, _, _ = during_a_run
     names = [p.name for p in snapshots.published(where.db)]
     assert len(names) == 2
     assert snapshots.current(where.db).name == names[-1]
